@@ -1,0 +1,38 @@
+"""The click group every command module registers on, and the shared options."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from wfp_reconcile import __version__
+
+
+class AppContext:
+    """Per-invocation settings shared by every command."""
+
+    def __init__(self, *, debug: bool) -> None:
+        self.debug = debug
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="wfp-reconcile")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Declarative Cloudflare Workers for Platforms."""
+    ctx.obj = AppContext(debug=debug)
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+
+
+repo_option = click.option(
+    "--repo",
+    "repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="The platform repository.",
+)
