@@ -1,0 +1,48 @@
+"""What gets uploaded: modules and metadata, shared by the client and the planner."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+__all__ = ["Module", "ScriptUpload", "content_type_for"]
+
+_CONTENT_TYPES = {
+    ".js": "application/javascript+module",
+    ".mjs": "application/javascript+module",
+    ".cjs": "application/javascript",
+    ".wasm": "application/wasm",
+    ".txt": "text/plain",
+    ".html": "text/plain",
+    ".json": "text/plain",
+    ".py": "text/x-python",
+    ".map": "application/source-map",
+    ".bin": "application/octet-stream",
+}
+
+
+def content_type_for(name: str) -> str:
+    """The multipart content type Cloudflare expects for a module file name."""
+    return _CONTENT_TYPES.get(PurePosixPath(name).suffix.lower(), "application/octet-stream")
+
+
+@dataclasses.dataclass(frozen=True)
+class Module:
+    """One module of a Worker bundle: its name in the bundle, bytes and type."""
+
+    name: str
+    content: bytes
+    content_type: str
+
+    def __repr__(self) -> str:  # bundles can be megabytes: never print the bytes
+        return f"Module({self.name!r}, {len(self.content)} bytes, {self.content_type!r})"
+
+
+@dataclasses.dataclass(frozen=True)
+class ScriptUpload:
+    """A complete upload: the ``metadata`` part (JSON) and one part per module."""
+
+    metadata: Mapping[str, Any]
+    modules: tuple[Module, ...]
