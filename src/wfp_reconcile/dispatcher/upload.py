@@ -1,0 +1,89 @@
+"""The dispatcher's upload: the JS template plus the generated manifest, and its bindings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from wfp_reconcile.bundle import Module, ScriptUpload
+from wfp_reconcile.config.model import PlatformRepo
+
+from .manifest import (
+    CUSTOMER_ID_PARAM,
+    PLAIN_BINDING,
+    binding_for_outbound,
+    build_manifest,
+    manifest_bytes,
+)
+
+__all__ = [
+    "MAIN_MODULE",
+    "MANIFEST_MODULE",
+    "TEMPLATE_MODULES",
+    "build_dispatcher_upload",
+    "dispatcher_bindings",
+    "template_source",
+]
+
+MAIN_MODULE = "dispatcher.mjs"
+MANIFEST_MODULE = "wfp-manifest.json"
+TEMPLATE_MODULES = (MAIN_MODULE, "dispatcher-core.mjs")
+
+_JS = "application/javascript+module"
+# A text module: Cloudflare's upload API has no JSON module type, so the template parses it.
+_TEXT = "text/plain"
+
+
+def template_source(name: str) -> bytes:
+    """The bytes of one template module shipped with the package."""
+    return resources.files("wfp_reconcile.dispatcher").joinpath("template", name).read_bytes()
+
+
+def dispatcher_bindings(repo: PlatformRepo) -> list[dict[str, Any]]:
+    """One dispatch-namespace binding per outbound Worker plus one without, and D1 if set."""
+    platform = repo.platform
+    names = tuple(sorted(platform.outbound_workers))
+    bindings: list[dict[str, Any]] = [
+        {"type": "dispatch_namespace", "name": PLAIN_BINDING, "namespace": platform.namespace}
+    ]
+    for worker in names:
+        declared = platform.outbound_workers[worker]
+        params = sorted({*declared.parameters, CUSTOMER_ID_PARAM})
+        bindings.append(
+            {
+                "type": "dispatch_namespace",
+                "name": binding_for_outbound(names, worker),
+                "namespace": platform.namespace,
+                "outbound": {
+                    "worker": {"service": worker},
+                    "params": [{"name": p} for p in params],
+                },
+            }
+        )
+    if platform.d1 is not None:
+        bindings.append({"type": "d1", "name": platform.d1.binding, "id": platform.d1.database_id})
+    return bindings
+
+
+def build_dispatcher_upload(
+    repo: PlatformRepo, fingerprints: Mapping[str, str], commit: str | None
+) -> ScriptUpload:
+    """The dispatch Worker's complete upload, deterministic for equal inputs.
+
+    ``fingerprints`` maps each declared customer script to its content fingerprint. The
+    metadata carries no ``tags``: the engine adds them.
+    """
+    platform = repo.platform
+    manifest = manifest_bytes(build_manifest(repo, fingerprints, commit))
+    modules = (
+        Module(MAIN_MODULE, template_source(MAIN_MODULE), _JS),
+        *(Module(name, template_source(name), _JS) for name in TEMPLATE_MODULES[1:]),
+        Module(MANIFEST_MODULE, manifest, _TEXT),
+    )
+    metadata: dict[str, Any] = {
+        "main_module": MAIN_MODULE,
+        "compatibility_date": platform.dispatcher.compatibility_date or platform.compatibility_date,
+        "bindings": dispatcher_bindings(repo),
+    }
+    return ScriptUpload(metadata=metadata, modules=modules)
