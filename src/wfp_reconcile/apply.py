@@ -1,0 +1,196 @@
+"""Executes a plan through the client, in phases, one visitor method per action.
+
+Phases run in order: outbound Workers, customer scripts, the dispatcher, then
+deletes last, so that nothing is ever routed to code that is not there yet and
+nothing is removed before its replacement is live. Within a phase operations run
+concurrently; one failure does not stop the others. Every operation is
+idempotent, so running again after a fault converges.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Protocol
+
+from wfp_reconcile.bundle import ScriptUpload
+from wfp_reconcile.cloudflare import ScriptInfo
+from wfp_reconcile.desired import DesiredState, DesiredWorker, WorkerKind
+from wfp_reconcile.diff import Action, Change
+from wfp_reconcile.errors import NotFoundError, PlanError, WfpError
+
+__all__ = ["ApplyEvent", "ApplyResult", "OperationResult", "Phase", "PlanApplier", "phases"]
+
+logger = logging.getLogger(__name__)
+
+
+class Phase(StrEnum):
+    OUTBOUND = "outbound Workers"
+    SCRIPTS = "customer scripts"
+    DISPATCHER = "dispatcher"
+    DELETES = "deletes"
+
+
+def phases(changes: Sequence[Change]) -> list[tuple[Phase, list[Change]]]:
+    """The writing changes grouped into apply phases, in order (shared with render)."""
+    buckets: dict[Phase, list[Change]] = {phase: [] for phase in Phase}
+    for change in changes:
+        if not change.action.writes:
+            continue
+        if change.action is Action.DELETE:
+            buckets[Phase.DELETES].append(change)
+        elif change.kind is WorkerKind.OUTBOUND:
+            buckets[Phase.OUTBOUND].append(change)
+        elif change.kind is WorkerKind.DISPATCHER:
+            buckets[Phase.DISPATCHER].append(change)
+        else:
+            buckets[Phase.SCRIPTS].append(change)
+    return [(phase, items) for phase, items in buckets.items() if items]
+
+
+class WorkerWriter(Protocol):
+    """The writing part of the Cloudflare client that apply needs."""
+
+    def upload_script(self, namespace: str, name: str, upload: ScriptUpload) -> ScriptInfo: ...
+
+    def put_script_tags(
+        self, namespace: str, name: str, tags: Sequence[str]
+    ) -> tuple[str, ...]: ...
+
+    def delete_script(self, namespace: str, name: str) -> None: ...
+
+    def upload_worker(self, name: str, upload: ScriptUpload) -> ScriptInfo: ...
+
+    def delete_worker(self, name: str) -> None: ...
+
+    def map_concurrent(
+        self, fn: Callable[[Change], object], items: Sequence[Change]
+    ) -> list[object]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class OperationResult:
+    change: Change
+    error: str | None
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclasses.dataclass(frozen=True)
+class ApplyEvent:
+    """Reported after every operation (for progress bars and logs)."""
+
+    phase: Phase
+    result: OperationResult
+    done: int
+    total: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ApplyResult:
+    results: tuple[OperationResult, ...]
+
+    @property
+    def succeeded(self) -> tuple[OperationResult, ...]:
+        return tuple(r for r in self.results if r.ok)
+
+    @property
+    def failed(self) -> tuple[OperationResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class PlanApplier:
+    """Applies changes; ``visit_<action>`` does one change."""
+
+    def __init__(
+        self,
+        client: WorkerWriter,
+        desired: DesiredState,
+        *,
+        on_event: Callable[[ApplyEvent], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.desired = desired
+        self.on_event = on_event
+        self._by_key = {(w.kind, w.name): w for w in desired.all()}
+
+    def apply(self, changes: Sequence[Change]) -> ApplyResult:
+        results: list[OperationResult] = []
+        total = sum(1 for c in changes if c.action.writes)
+        done = 0
+        for phase, items in phases(changes):
+            # A failed dispatcher or outbound upload must not be followed by deletes
+            # that assume it: deletes wait for every earlier phase to succeed.
+            if phase is Phase.DELETES and any(not r.ok for r in results):
+                for change in items:
+                    results.append(
+                        OperationResult(change, "not attempted: an earlier phase failed", 0.0)
+                    )
+                continue
+            outcomes = self.client.map_concurrent(self._run, items)
+            for change, outcome in zip(items, outcomes, strict=True):
+                if isinstance(outcome, OperationResult):
+                    result = outcome
+                else:  # the client's own failure wrapper
+                    result = OperationResult(change, str(outcome), 0.0)
+                results.append(result)
+                done += 1
+                if self.on_event:
+                    self.on_event(ApplyEvent(phase, result, done, total))
+        return ApplyResult(tuple(results))
+
+    def _run(self, change: Change) -> OperationResult:
+        visit = getattr(self, f"visit_{change.action.value}", None)
+        if visit is None:
+            raise PlanError(f"Unexpected action in plan: {change.action}")
+        started = time.monotonic()
+        try:
+            visit(change)
+        except WfpError as exc:
+            logger.info("%s %s failed: %s", change.action, change.name, exc)
+            return OperationResult(change, exc.message, time.monotonic() - started)
+        return OperationResult(change, None, time.monotonic() - started)
+
+    def _desired(self, change: Change) -> DesiredWorker:
+        try:
+            return self._by_key[(change.kind, change.name)]
+        except KeyError:
+            raise PlanError(f"{change.kind} {change.name} is in the plan but not declared.")
+
+    def _upload(self, change: Change) -> None:
+        worker = self._desired(change)
+        upload = worker.upload_with_tags()
+        if worker.kind is WorkerKind.SCRIPT:
+            self.client.upload_script(self.desired.namespace, worker.name, upload)
+        else:
+            self.client.upload_worker(worker.name, upload)
+
+    visit_create = _upload
+    visit_update = _upload
+    visit_adopt = _upload
+
+    def visit_retag(self, change: Change) -> None:
+        worker = self._desired(change)
+        if worker.kind is WorkerKind.SCRIPT:
+            self.client.put_script_tags(self.desired.namespace, worker.name, worker.tags)
+        else:  # regular Worker tags travel with the upload
+            self.client.upload_worker(worker.name, worker.upload_with_tags())
+
+    def visit_delete(self, change: Change) -> None:
+        try:
+            if change.kind is WorkerKind.SCRIPT:
+                self.client.delete_script(self.desired.namespace, change.name)
+            else:
+                self.client.delete_worker(change.name)
+        except NotFoundError:
+            pass  # already gone (a re-run after a kill): the goal is reached

@@ -1,0 +1,164 @@
+"""The pipeline in one place: config -> desired -> actual -> diff -> plan -> apply.
+
+The CLI, ``dev`` and the benchmarks all go through these two functions, so they
+cannot disagree about what a plan means.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Collection, Sequence
+
+from wfp_reconcile import __version__
+from wfp_reconcile.actual import ActualState, fetch_actual
+from wfp_reconcile.apply import ApplyEvent, ApplyResult, PlanApplier
+from wfp_reconcile.cloudflare import CloudflareClient
+from wfp_reconcile.config.model import PlatformRepo
+from wfp_reconcile.desired import DesiredState, build_desired
+from wfp_reconcile.diff import compute_diff
+from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError
+from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
+
+__all__ = ["PlannedRun", "apply_plan", "plan_repo"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedRun:
+    """A plan with the desired and actual state it was computed from."""
+
+    plan: Plan
+    desired: DesiredState
+    actual: ActualState
+
+
+def _check_scope(repo: PlatformRepo, customers: Collection[str]) -> None:
+    known = {c.id for c in repo.customers}
+    unknown = sorted(set(customers) - known)
+    if unknown:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "customers", 0, 0, f"--customer {name}: no customers/{name}/customer.yaml"
+                )
+                for name in unknown
+            ]
+        )
+
+
+def plan_repo(
+    repo: PlatformRepo,
+    client: CloudflareClient,
+    *,
+    customers: Sequence[str] = (),
+    adopt: Collection[str] = (),
+) -> PlannedRun:
+    """Build the plan that makes the namespace match the repository.
+
+    Args:
+        repo: The validated repository.
+        client: The Cloudflare client (reads only).
+        customers: Limit the plan to these customers (every customer when empty).
+        adopt: Names of unmanaged scripts to take over instead of reporting conflicts.
+
+    Returns:
+        The plan and the states it was computed from.
+    """
+    _check_scope(repo, customers)
+    desired = build_desired(repo, customers=customers)
+    actual = fetch_actual(
+        client,
+        namespace=desired.namespace,
+        management_tag=desired.management_tag,
+        declared_scripts=[w.name for w in desired.scripts],
+        declared_workers=[w.name for w in desired.all() if w.customer is None],
+    )
+    changes = compute_diff(
+        desired,
+        actual,
+        customers=customers,
+        suspended={c.id for c in repo.customers if c.suspended},
+        known_customers={c.id for c in repo.customers},
+        adopt=adopt,
+    )
+    settings = client.settings
+    plan = Plan(
+        created_at=now_utc(),
+        tool_version=__version__,
+        account_id=repo.platform.account_id,
+        namespace=desired.namespace,
+        management_tag=desired.management_tag,
+        commit=repo.commit,
+        customers=tuple(sorted(customers)),
+        changes=changes,
+        summary=Summary.of(changes),
+        estimate=Estimate.of(
+            changes,
+            read_calls=actual.read_calls,
+            requests_per_window=settings.requests_per_window,
+            window_seconds=settings.window_seconds,
+        ),
+        desired_digest=desired.digest(),
+        state_digest=actual.digest(),
+        desired_count=len(desired.scripts),
+        actual_count=len(actual.scripts),
+        tags_from_list=actual.tags_from_list,
+    )
+    return PlannedRun(plan=plan, desired=desired, actual=actual)
+
+
+def apply_plan(
+    plan: Plan,
+    repo: PlatformRepo,
+    client: CloudflareClient,
+    *,
+    allow_deletes: int | None = None,
+    verify_state: bool = True,
+    on_event: Callable[[ApplyEvent], None] | None = None,
+) -> ApplyResult:
+    """Apply exactly ``plan``, refusing if it is stale or unsafe.
+
+    Args:
+        plan: A plan from ``plan_repo`` (possibly saved and loaded).
+        repo: The repository at the plan's commit.
+        client: The Cloudflare client.
+        allow_deletes: The exact number of deletes the user accepts beyond the
+            ``platform.yaml`` safety limits.
+        verify_state: Re-read the namespace and refuse if it changed since the plan
+            (always done for saved plans; skipped right after planning in-process).
+        on_event: Called after every operation.
+
+    Raises:
+        StalePlanError: The repository, commit or namespace changed since the plan.
+        UnsafePlanError: A safety guard refused the plan.
+    """
+    safety = repo.platform.safety
+    check_guards(
+        plan,
+        max_deletes=safety.max_deletes,
+        max_delete_fraction=safety.max_delete_fraction,
+        allow_deletes=allow_deletes,
+    )
+    if plan.commit != repo.commit:
+        raise StalePlanError(
+            f"The plan was made from commit {plan.commit or '(work tree)'} but the repository "
+            f"is at {repo.commit or '(work tree)'}; make a new plan."
+        )
+    if (plan.account_id, plan.namespace) != (repo.platform.account_id, repo.platform.namespace):
+        raise StalePlanError(
+            f"The plan is for namespace {plan.namespace!r} of another account or namespace than "
+            "platform.yaml names now; make a new plan."
+        )
+    desired = build_desired(repo, customers=plan.customers)
+    if desired.digest() != plan.desired_digest:
+        raise StalePlanError(
+            "The repository changed since the plan was made (its desired state differs); "
+            "make a new plan."
+        )
+    if verify_state:
+        current = plan_repo(repo, client, customers=plan.customers)
+        if current.plan.state_digest != plan.state_digest:
+            raise StalePlanError(
+                f"The namespace {plan.namespace!r} changed since the plan was made; "
+                "make a new plan and review it."
+            )
+    return PlanApplier(client, desired, on_event=on_event).apply(plan.changes)

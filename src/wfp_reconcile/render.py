@@ -1,0 +1,190 @@
+"""Plans and apply results as text (terminals), JSON (machines) and Markdown (PRs).
+
+Functions here return strings; only the CLI writes them to the terminal.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+from wfp_reconcile.apply import ApplyResult
+from wfp_reconcile.desired import WorkerKind
+from wfp_reconcile.diff import Action, Change
+from wfp_reconcile.plan import Plan
+
+__all__ = [
+    "MARKDOWN_LIMIT",
+    "render_apply_result",
+    "render_plan_json",
+    "render_plan_markdown",
+    "render_plan_text",
+]
+
+# GitHub rejects comments over 65,536 characters; keep room for a wrapper.
+MARKDOWN_LIMIT = 65_000
+
+SYMBOLS = {
+    Action.CREATE: "+",
+    Action.ADOPT: "+",
+    Action.UPDATE: "~",
+    Action.RETAG: "~",
+    Action.DELETE: "-",
+    Action.CONFLICT: "!",
+    Action.PROTECTED: "#",
+    Action.SKIPPED: "=",
+}
+
+COLORS = {"+": "green", "~": "yellow", "-": "red", "!": "magenta", "#": "cyan", "=": "bright_black"}
+
+
+def _group_key(change: Change) -> str:
+    if change.kind is WorkerKind.SCRIPT:
+        return f"customer {change.customer or '(unknown)'}"
+    return "platform"
+
+
+def _grouped(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:
+    ordered = sorted(changes, key=lambda c: (_group_key(c) != "platform", _group_key(c), c.name))
+    return [(key, list(items)) for key, items in itertools.groupby(ordered, key=_group_key)]
+
+
+def _describe(change: Change) -> str:
+    label = change.kind.value if change.kind is not WorkerKind.SCRIPT else "script"
+    head = f"{SYMBOLS[change.action]} {label} {change.name}"
+    if change.action is Action.RETAG:
+        head += " (tags only)"
+    return head
+
+
+def _field_lines(change: Change) -> list[str]:
+    lines = []
+    for field in change.fields:
+        if change.action in (Action.CREATE, Action.ADOPT):
+            lines.append(f"{field.field}: {field.after}")
+        else:
+            lines.append(f"{field.field}: {field.before or '(none)'} -> {field.after or '(none)'}")
+    if change.reason:
+        lines.append(change.reason)
+    return lines
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary
+    line = f"Plan: {s.add} to add, {s.change} to change, {s.destroy} to destroy."
+    extras = [
+        f"{n} {word}"
+        for n, word in (
+            (s.conflicts, "conflicts"),
+            (s.protected, "protected"),
+            (s.skipped, "skipped"),
+        )
+        if n
+    ]
+    return line + (f" ({', '.join(extras)})" if extras else "")
+
+
+def cost_line(plan: Plan) -> str:
+    e = plan.estimate
+    rate = f"{e.requests_per_window} requests per {e.window_seconds:g} s"
+    read = f"{e.read_calls} read calls"
+    if not plan.tags_from_list:
+        read += " (the namespace list did not include tags: read per script)"
+    seconds = f"about {e.seconds:.0f} s of pacing" if e.seconds else "no pacing wait"
+    return f"Cost: {read}; apply needs {e.write_calls} write calls, {seconds} at {rate}."
+
+
+def render_plan_text(plan: Plan, *, color: bool = False) -> str:
+    """A Terraform-like plan: ``+ ~ -`` grouped by customer, then the summary."""
+
+    def paint(text: str, symbol: str) -> str:
+        if not color:
+            return text
+        codes = {"green": 32, "yellow": 33, "red": 31, "magenta": 35, "cyan": 36}
+        code = codes.get(COLORS[symbol], 90)
+        return f"\x1b[{code}m{text}\x1b[0m"
+
+    where = f"namespace {plan.namespace}"
+    if plan.commit:
+        where += f" at commit {plan.commit[:12]}"
+    lines = [f"wfp-reconcile plan for {where}", ""]
+    if not plan.changes:
+        lines.append("No changes. The namespace matches the repository.")
+    for group, changes in _grouped(plan.changes):
+        lines.append(f"{group}:")
+        for change in changes:
+            lines.append("  " + paint(_describe(change), SYMBOLS[change.action]))
+            lines.extend(f"      {detail}" for detail in _field_lines(change))
+        lines.append("")
+    lines.append(summary_line(plan))
+    lines.append(cost_line(plan))
+    return "\n".join(lines).replace("\n\n\n", "\n\n")
+
+
+def render_plan_json(plan: Plan) -> str:
+    """The plan as versioned JSON (the same document ``plan --out`` saves)."""
+    return plan.model_dump_json(indent=2)
+
+
+def _markdown_section(group: str, changes: list[Change]) -> str:
+    counts = ", ".join(
+        f"{n} {symbol}"
+        for symbol, n in sorted(
+            {
+                s: sum(1 for c in changes if SYMBOLS[c.action] == s) for s in set(SYMBOLS.values())
+            }.items()
+        )
+        if n
+    )
+    body = ["```diff"]
+    for change in changes:
+        body.append(_describe(change))
+        body.extend(f"    {d}" for d in _field_lines(change))
+    body.append("```")
+    return (
+        f"<details><summary><b>{group}</b> ({counts})</summary>\n\n"
+        + "\n".join(body)
+        + "\n\n</details>\n"
+    )
+
+
+def render_plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
+    """Markdown for pull-request comments: summary first, a section per customer."""
+    where = f"`{plan.namespace}`" + (f" at `{plan.commit[:12]}`" if plan.commit else "")
+    head = [f"### wfp-reconcile plan for {where}", "", f"**{summary_line(plan)}**", ""]
+    head.append(cost_line(plan))
+    head.append("")
+    if not plan.changes:
+        head.append("No changes. The namespace matches the repository.")
+        return "\n".join(head) + "\n"
+    text = "\n".join(head) + "\n"
+    sections = [_markdown_section(g, c) for g, c in _grouped(plan.changes)]
+    for index, section in enumerate(sections):
+        remaining = len(sections) - index
+        note = (
+            f"\n_{remaining} more section(s) cut to stay under GitHub's comment limit; "
+            "the full plan is in the job's plan.json artifact._\n"
+        )
+        if len(text) + len(section) + len(note) > limit:
+            return text + note
+        text += section
+    return text
+
+
+def render_apply_result(result: ApplyResult) -> str:
+    """What succeeded and what failed, ending in a one-line summary."""
+    lines = []
+    for failed in result.failed:
+        change = failed.change
+        lines.append(
+            f"failed: {change.action.value} {change.kind.value} {change.name}: {failed.error}"
+        )
+    ok, bad = len(result.succeeded), len(result.failed)
+    if bad:
+        lines.append(
+            f"Apply finished with failures: {ok} succeeded, {bad} failed. "
+            "Run apply again to retry; completed operations are not repeated."
+        )
+    else:
+        lines.append(f"Apply complete: {ok} operations succeeded.")
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ACCOUNT = "0123456789abcdef0123456789abcdef"
+TEMPLATE = (
+    'import { platformThing } from "./platform_module.mjs";\n'
+    "export default {\n"
+    "  async fetch(request, env, ctx) {\n"
+    '    return new Response("Hello! " + platformThing + " %s");\n'
+    "  }\n"
+    "};\n"
+)
+
+
+@dataclasses.dataclass
+class PlatformRepoBuilder:
+    """Writes a platform repository into a directory, one customer at a time."""
+
+    root: Path
+    platform: dict[str, object]
+
+    def write_platform(self) -> None:
+        (self.root / "platform.yaml").write_text(yaml.safe_dump(self.platform, sort_keys=False))
+
+    def customer(
+        self,
+        cid: str,
+        scripts: dict[str, dict[str, object]] | list[str],
+        *,
+        plan: str = "basic",
+        **extra: object,
+    ) -> Path:
+        directory = self.root / "customers" / cid
+        directory.mkdir(parents=True, exist_ok=True)
+        if isinstance(scripts, list):
+            scripts = {name: {} for name in scripts}
+        declared: dict[str, dict[str, object]] = {}
+        for name, spec in scripts.items():
+            main = f"{name}.mjs"
+            if not (directory / main).exists():
+                (directory / main).write_text(TEMPLATE % name)
+            declared[name] = {"main_module": main, **spec}
+        doc: dict[str, object] = {"id": cid, "name": cid.title(), "plan": plan, **extra}
+        doc["scripts"] = declared
+        (directory / "customer.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+        return directory
+
+    def remove_customer(self, cid: str) -> None:
+        shutil.rmtree(self.root / "customers" / cid)
+
+    def edit_customer(self, cid: str, **changes: object) -> None:
+        path = self.root / "customers" / cid / "customer.yaml"
+        doc = yaml.safe_load(path.read_text())
+        doc.update(changes)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+@pytest.fixture
+def platform_repo(tmp_path: Path) -> PlatformRepoBuilder:
+    root = tmp_path / "repo"
+    (root / "platform" / "outbound").mkdir(parents=True)
+    (root / "platform" / "platform_module.mjs").write_text(
+        'const platformThing = "This module is provided by the platform"; '
+        "export { platformThing };\n"
+    )
+    (root / "platform" / "outbound" / "egress.mjs").write_text(
+        "export default { async fetch(request, env) { return fetch(request); } };\n"
+    )
+    builder = PlatformRepoBuilder(
+        root=root,
+        platform={
+            "account_id": ACCOUNT,
+            "namespace": "test-ns",
+            "compatibility_date": "2024-09-01",
+            "platform_modules": ["platform/platform_module.mjs"],
+            "outbound_workers": {
+                "egress": {
+                    "main_module": "platform/outbound/egress.mjs",
+                    "parameters": ["customer_id", "allow_hosts"],
+                }
+            },
+            "dispatcher": {"name": "test-dispatcher"},
+            "safety": {"max_deletes": 10, "max_delete_fraction": 0.5},
+        },
+    )
+    builder.write_platform()
+    return builder
