@@ -267,7 +267,8 @@ def _customer_violations(
         return []
     violations: list[Violation] = []
     before = base.customers.get(directory)
-    if before is not None and before.id is not None and now.id != before.id:
+    # A missing or unparsable id at head fails validation; only a real new id is a takeover.
+    if before is not None and before.id is not None and now.id is not None and now.id != before.id:
         violations.append(
             Violation(
                 path=path,

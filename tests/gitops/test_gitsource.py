@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -59,7 +58,7 @@ def test_an_older_revision_is_read_as_it_was(repo: GitRepo) -> None:
 
 def test_entry_kinds_match_the_work_tree_source(repo: GitRepo) -> None:
     repo.write({"dir/file.mjs": "x\n"})
-    os.symlink("file.mjs", repo.root / "dir" / "link.mjs")
+    (repo.root / "dir" / "link.mjs").symlink_to("file.mjs")
     repo.commit("kinds")
 
     git_source = open_source(repo.root, "HEAD")
@@ -187,6 +186,4 @@ def test_changed_paths_in_a_subdirectory_are_relative_to_it(repo: GitRepo) -> No
     base = repo.commit("base", {"infra/platform.yaml": "a: 1\n", "other.txt": "o\n"})
     head = repo.commit("change", {"infra/platform.yaml": "a: 2\n", "other.txt": "p\n"})
 
-    assert changed_paths(repo.root / "infra", base, head) == [
-        Change("platform.yaml", "modified")
-    ]
+    assert changed_paths(repo.root / "infra", base, head) == [Change("platform.yaml", "modified")]
