@@ -1,0 +1,61 @@
+// Starts the local Workers runtime: one workerd process (through miniflare) running
+// runtime-worker.mjs on 127.0.0.1. Started by wfp_reconcile.local.runtime with its settings
+// as JSON in WFP_RUNTIME_CONFIG; prints one JSON "ready" line on stdout, then forwards the
+// Workers' logs. Stops (and takes workerd with it) on SIGTERM, SIGINT or when stdin closes,
+// so a parent that dies without cleaning up does not leave workerd behind.
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const config = JSON.parse(process.env.WFP_RUNTIME_CONFIG ?? "{}");
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(config.installDir, "package.json"));
+const { Miniflare, Log, LogLevel } = await import(pathToFileURL(require.resolve("miniflare")).href);
+
+const mf = new Miniflare({
+  host: "127.0.0.1",
+  port: config.port,
+  cf: false, // never download cf.json: the runtime must work offline
+  log: new Log(LogLevel.WARN),
+  workers: [
+    {
+      name: "wfp-runtime",
+      modules: true,
+      scriptPath: path.join(here, "runtime-worker.mjs"),
+      compatibilityDate: config.runtimeCompatDate,
+      workerLoaders: { LOADER: {} },
+      bindings: {
+        EMULATOR_URL: config.emulatorUrl,
+        ACCOUNT_ID: config.accountId,
+        DISPATCHER_NAME: config.dispatcherName,
+        DEFAULT_COMPAT_DATE: config.defaultCompatDate,
+        MAX_COMPAT_DATE: config.maxCompatDate,
+        DIRECT_ROUTE: Boolean(config.directRoute),
+      },
+    },
+  ],
+});
+
+let stopping = false;
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await mf.dispose();
+  } finally {
+    process.exit(code);
+  }
+}
+process.on("SIGTERM", () => stop(0));
+process.on("SIGINT", () => stop(0));
+process.stdin.on("end", () => stop(0));
+process.stdin.on("error", () => stop(0));
+process.stdin.resume();
+
+try {
+  const url = await mf.ready;
+  process.stdout.write(JSON.stringify({ event: "ready", url: url.href, pid: process.pid }) + "\n");
+} catch (error) {
+  process.stderr.write(`wfp runtime failed to start: ${error && error.message}\n`);
+  await stop(1);
+}

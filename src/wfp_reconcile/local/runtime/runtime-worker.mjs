@@ -1,0 +1,257 @@
+// The one static Worker of the local runtime (runs inside workerd, started by launcher.mjs).
+//
+// It emulates a Workers for Platforms account on top of workerd's Worker Loader:
+// - the default export serves eyeballs by running the dispatch Worker exactly as uploaded to
+//   the local API emulator (a regular Worker), reloaded whenever its etag changes;
+// - `Namespace` is what the dispatcher's dispatch_namespace bindings talk to: it loads the
+//   customer script from the emulator and runs it in its own isolate;
+// - `Outbound` is every customer script's globalOutbound when its binding has an outbound
+//   Worker: it runs that Worker with the dispatch's outbound parameters on `env`.
+// Code is read from the emulator's /__emulator endpoints; a cheap state counter tells when
+// anything changed, so uploads go live without restarting workerd.
+import { WorkerEntrypoint } from "cloudflare:workers";
+
+const STATE_TTL_MS = 250;
+let state = { at: 0, version: null, pending: null };
+const records = new Map(); // "<kind>:<path>" -> { version, rec }
+
+async function emulatorGet(env, path) {
+  return fetch(env.EMULATOR_URL + path, { headers: { accept: "application/json" } });
+}
+
+async function stateVersion(env) {
+  const now = Date.now();
+  if (state.version !== null && now - state.at < STATE_TTL_MS) return state.version;
+  if (!state.pending) {
+    state.pending = (async () => {
+      try {
+        const res = await emulatorGet(env, "/__emulator/state");
+        if (!res.ok) throw new Error(`local API emulator answered ${res.status} for its state`);
+        const body = await res.json();
+        state = { at: Date.now(), version: body.version, pending: null };
+      } catch (error) {
+        state.pending = null;
+        throw error;
+      }
+      return state.version;
+    })();
+  }
+  return state.pending;
+}
+
+async function loadRecord(env, path) {
+  const version = await stateVersion(env);
+  const hit = records.get(path);
+  if (hit && hit.version === version) return hit.rec;
+  const res = await emulatorGet(env, path);
+  let rec = null;
+  if (res.ok) rec = await res.json();
+  else if (res.status !== 404) throw new Error(`local API emulator answered ${res.status}`);
+  else await res.body?.cancel();
+  records.set(path, { version, rec });
+  return rec;
+}
+
+const seg = encodeURIComponent;
+const bundlePath = (env, namespace, name) =>
+  `/__emulator/bundles/${seg(env.ACCOUNT_ID)}/${seg(namespace)}/${seg(name)}`;
+const workerPath = (env, name) => `/__emulator/workers/${seg(env.ACCOUNT_ID)}/${seg(name)}`;
+
+function stableKey(value) {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return JSON.stringify(value ?? null);
+  }
+  return "{" + Object.keys(value).sort().map((k) => JSON.stringify(k) + ":" + stableKey(value[k])).join(",") + "}";
+}
+
+function decodeBase64(b64) {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+// Upload content types (Cloudflare's multipart API) -> Worker Loader module kinds.
+function toLoaderModule(module) {
+  const bytes = decodeBase64(module.content_b64);
+  const text = () => new TextDecoder().decode(bytes);
+  const type = (module.content_type || "").split(";")[0].trim();
+  switch (type) {
+    case "application/javascript+module":
+    case "text/javascript+module":
+      return { js: text() };
+    case "application/javascript":
+    case "text/javascript":
+      return { cjs: text() };
+    case "text/plain":
+      return { text: text() };
+    case "application/json":
+      return { json: JSON.parse(text()) };
+    case "application/wasm":
+      return { wasm: bytes.buffer };
+    case "text/x-python":
+      return { py: text() };
+    case "application/source-map":
+      return null;
+    default:
+      return { data: bytes.buffer };
+  }
+}
+
+function compatDate(env, rec) {
+  const wanted = rec.compatibility_date || env.DEFAULT_COMPAT_DATE;
+  // workerd refuses dates newer than its own build.
+  return wanted > env.MAX_COMPAT_DATE ? env.MAX_COMPAT_DATE : wanted;
+}
+
+function plainEnv(rec) {
+  const out = {};
+  for (const b of rec.bindings || []) {
+    if (b.type === "plain_text" || b.type === "secret_text") out[b.name] = b.text;
+    else if (b.type === "json") out[b.name] = b.json;
+  }
+  return out;
+}
+
+function workerCode(env, rec, extra = {}) {
+  const modules = {};
+  for (const m of rec.modules) {
+    const converted = toLoaderModule(m);
+    if (converted) modules[m.name] = converted;
+  }
+  return {
+    compatibilityDate: compatDate(env, rec),
+    compatibilityFlags: rec.compatibility_flags || [],
+    mainModule: rec.main_module,
+    modules,
+    env: plainEnv(rec),
+    ...extra,
+  };
+}
+
+// Gives the dispatch Worker real `env.<BINDING>.get(name, args, options)` objects: get() is
+// synchronous and never throws, errors surface on fetch(), as on Cloudflare.
+function dispatcherEntry(mainModule, namespaceBindings) {
+  return `
+import * as main from ${JSON.stringify("./" + mainModule)};
+const NAMES = ${JSON.stringify(namespaceBindings)};
+function namespace(stub) {
+  return {
+    get(name, args = {}, options = {}) {
+      return {
+        fetch(input, init) {
+          return stub.dispatch(String(name), options ?? {}, new Request(input, init));
+        },
+        connect() {
+          throw new Error("connect() is not available in the local runtime");
+        },
+      };
+    },
+  };
+}
+const wrapped = new WeakMap();
+function wrapEnv(env) {
+  let out = wrapped.get(env);
+  if (!out) {
+    out = { ...env };
+    for (const n of NAMES) {
+      out[n] = namespace(env["__wfp_ns_" + n]);
+      delete out["__wfp_ns_" + n];
+    }
+    wrapped.set(env, out);
+  }
+  return out;
+}
+const handler = main.default;
+export default {
+  fetch(request, env, ctx) {
+    return handler.fetch(request, wrapEnv(env), ctx);
+  },
+};
+`;
+}
+
+function jsonError(status, error, message) {
+  return Response.json({ error, message }, { status, headers: { "cache-control": "no-store" } });
+}
+
+async function serveDispatcher(request, env, ctx) {
+  const rec = await loadRecord(env, workerPath(env, env.DISPATCHER_NAME));
+  if (!rec) {
+    return jsonError(
+      503,
+      "dispatcher_not_deployed",
+      `The dispatch Worker '${env.DISPATCHER_NAME}' is not deployed to the local API yet.`,
+    );
+  }
+  const nsBindings = (rec.bindings || []).filter((b) => b.type === "dispatch_namespace");
+  const worker = env.LOADER.get(`dispatcher:${rec.name}@${rec.etag}`, async () => {
+    const code = workerCode(env, rec);
+    for (const b of nsBindings) {
+      code.env["__wfp_ns_" + b.name] = ctx.exports.Namespace({
+        props: { namespace: b.namespace, outbound: b.outbound ?? null },
+      });
+    }
+    code.modules["__wfp_entry.mjs"] = { js: dispatcherEntry(rec.main_module, nsBindings.map((b) => b.name)) };
+    code.mainModule = "__wfp_entry.mjs";
+    return code;
+  });
+  return worker.getEntrypoint().fetch(request);
+}
+
+// Runs customer scripts of one dispatch_namespace binding.
+export class Namespace extends WorkerEntrypoint {
+  async dispatch(name, options, request) {
+    const { namespace, outbound } = this.ctx.props;
+    const rec = await loadRecord(this.env, bundlePath(this.env, namespace, name));
+    if (!rec) throw new Error(`Worker not found: '${name}' in dispatch namespace '${namespace}'`);
+    const service = outbound?.worker?.service ?? null;
+    const declared = (outbound?.params ?? []).map((p) => (typeof p === "string" ? p : p.name));
+    const given = options?.outbound ?? {};
+    const params = {};
+    for (const p of declared) if (Object.hasOwn(given, p)) params[p] = given[p];
+    const limits = options?.limits;
+    const id = `ns:${namespace}/${name}@${rec.etag}#${service ?? ""}#${stableKey(params)}`;
+    const worker = this.env.LOADER.get(id, async () => {
+      const extra = service
+        ? { globalOutbound: this.ctx.exports.Outbound({ props: { service, params } }) }
+        : {};
+      // Passed on like Cloudflare does; open-source workerd does not enforce them.
+      if (limits) extra.limits = limits;
+      return workerCode(this.env, rec, extra);
+    });
+    return worker.getEntrypoint().fetch(request);
+  }
+}
+
+export class Outbound extends WorkerEntrypoint {
+  async fetch(request) {
+    const { service, params } = this.ctx.props;
+    const rec = await loadRecord(this.env, workerPath(this.env, service));
+    if (!rec) throw new Error(`Outbound Worker '${service}' is not deployed to the local API.`);
+    const id = `outbound:${service}@${rec.etag}#${stableKey(params)}`;
+    const worker = this.env.LOADER.get(id, async () => {
+      const code = workerCode(this.env, rec);
+      Object.assign(code.env, params);
+      return code;
+    });
+    return worker.getEntrypoint().fetch(request);
+  }
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (env.DIRECT_ROUTE && url.pathname.startsWith("/__wfp_direct/")) {
+      // Benchmark aid: a customer script without the dispatcher in front, same runtime.
+      const [, , namespace, name] = url.pathname.split("/");
+      return ctx.exports.Namespace({ props: { namespace, outbound: null } }).dispatch(name, {}, request);
+    }
+    try {
+      return await serveDispatcher(request, env, ctx);
+    } catch (error) {
+      console.error(`wfp runtime: ${error && error.message}`);
+      return jsonError(502, "runtime_error", "The local runtime could not run the dispatch Worker.");
+    }
+  },
+};
