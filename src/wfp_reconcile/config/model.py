@@ -59,7 +59,9 @@ ParamName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"
 class Model(BaseModel):
     """Base of every configuration model: strict keys, immutable values."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+    )
 
 
 class Limits(Model):
@@ -94,8 +96,11 @@ class OutboundWorker(Model):
     main_module: RelPath
     """Repository-relative path of its main module."""
     modules: tuple[RelPath, ...] = ()
+    """More modules (repository-relative paths), named in the bundle by file name."""
     compatibility_date: CompatDate | None = None
+    """Compatibility date (YYYY-MM-DD); the platform's by default."""
     compatibility_flags: tuple[str, ...] = ()
+    """Compatibility flags."""
     parameters: tuple[ParamName, ...] = ()
     """Names of the parameters the dispatcher passes; readable as ``env.<name>``."""
 
@@ -104,44 +109,66 @@ class Dispatcher(Model):
     """The platform's dispatch Worker, generated from these declarations."""
 
     name: ScriptName = "wfp-dispatcher"
+    """Worker name of the dispatch Worker."""
     routing: Routing = Routing.PATH
+    """How eyeball requests pick a script: by path (``/<script>/...``) or by host."""
     domain: str | None = None
     """Hostname suffix for ``routing: host`` (``<script>.<domain>``)."""
     workers_dev: bool = True
+    """Serve the dispatcher on its workers.dev subdomain."""
     compatibility_date: CompatDate | None = None
+    """Compatibility date of the dispatch Worker; the platform's by default."""
     admin_token_sha256: Sha256Hex | None = None
     """SHA-256 of the token that opens the status page at ``/_platform/``."""
 
 
 class D1Database(Model):
+    """A D1 database the dispatcher mirrors customers and tokens into."""
+
     name: str
+    """Database name."""
     database_id: str
+    """Database id; may use ``${ENV_VAR}``."""
     binding: VarName = "DB"
+    """Binding name in the dispatch Worker."""
 
 
 class Safety(Model):
     """Guards against mass deletion."""
 
     max_deletes: Annotated[int, Field(ge=0)] = 10
+    """Most scripts one apply may delete without ``--allow-deletes``."""
     max_delete_fraction: Annotated[float, Field(ge=0, le=1)] = 0.1
+    """Largest fraction (0 to 1) of the managed scripts one apply may delete."""
 
 
 class Platform(Model):
     """``platform.yaml``."""
 
     account_id: Annotated[str, StringConstraints(min_length=1)]
+    """Cloudflare account id; may use ``${ENV_VAR}`` or ``${ENV_VAR:-default}``."""
     namespace: Annotated[str, StringConstraints(min_length=1, max_length=63)]
+    """Dispatch namespace; may use ``${ENV_VAR}`` or ``${ENV_VAR:-default}``."""
     management_tag: Tag = "wfp-managed"
+    """Tag on every managed script; only scripts carrying it are updated or deleted."""
     compatibility_date: CompatDate
+    """Default compatibility date (YYYY-MM-DD) of every Worker."""
     compatibility_flags: tuple[str, ...] = ()
+    """Default compatibility flags of every customer script."""
     platform_modules: tuple[RelPath, ...] = ()
     """Modules injected into every customer bundle, by repository-relative path."""
     outbound_workers: Mapping[ScriptName, OutboundWorker] = Field(default_factory=dict)
+    """Outbound (egress) Workers by Worker name."""
     dispatcher: Dispatcher = Field(default_factory=Dispatcher)
+    """The generated dispatch Worker."""
     d1: D1Database | None = None
+    """Optional D1 database mirror."""
     default_limits: Limits = Field(default_factory=Limits)
+    """Limits of every script unless the customer or script sets its own."""
     safety: Safety = Field(default_factory=Safety)
+    """Guards against mass deletion."""
     admins: tuple[Login, ...] = ()
+    """Git host logins allowed to change platform files."""
     max_bundle_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
     """Upper bound on one script's modules, in bytes (Cloudflare: 10 MB paid)."""
 
@@ -150,14 +177,18 @@ class Token(Model):
     """A customer API token, stored only as its SHA-256."""
 
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)]
+    """Name of the token, unique within the customer."""
     sha256: Sha256Hex
+    """SHA-256 of the token, as 64 lowercase hex characters (never the token itself)."""
 
 
 class OutboundRef(Model):
     """Which outbound Worker a customer uses and the parameter values it gets."""
 
     worker: ScriptName
+    """Name of an outbound Worker declared in platform.yaml."""
     params: Mapping[ParamName, str | int | bool | list[str]] = Field(default_factory=dict)
+    """Parameter values, readable as ``env.<name>`` in the outbound Worker."""
 
 
 class Script(Model):
@@ -166,27 +197,44 @@ class Script(Model):
     main_module: RelPath
     """Path relative to the customer directory."""
     modules: tuple[RelPath, ...] = ()
+    """More modules, relative to the customer directory (named so in the bundle)."""
     compatibility_date: CompatDate | None = None
+    """Compatibility date (YYYY-MM-DD); the platform's by default."""
     compatibility_flags: tuple[str, ...] | None = None
+    """Compatibility flags; the platform's by default."""
     vars: Mapping[VarName, str | int | float | bool] = Field(default_factory=dict)
+    """Plain-text (strings) and JSON (numbers, booleans) environment variables."""
     limits: Limits | None = None
+    """Per-invocation limits over the customer's and the platform's."""
     protect: bool = False
+    """Never delete this script, even when its YAML is removed."""
     access: Access = Access.PUBLIC
+    """``public``, or ``token``: callers must send a customer token."""
     tags: tuple[Tag, ...] = ()
+    """Extra script tags (at most 8 minus the reconciler's own)."""
 
 
 class Customer(Model):
     """``customers/<id>/customer.yaml``."""
 
     id: CustomerId
+    """Customer id; must equal the directory name."""
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    """Display name."""
     plan: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=32)]
+    """Plan type (tagged as ``plan-<plan>``)."""
     owners: tuple[Login, ...] = ()
+    """Git host logins allowed to change this customer's directory."""
     tokens: tuple[Token, ...] = ()
+    """API tokens, stored only as SHA-256 hashes."""
     limits: Limits | None = None
+    """Limits of every script of this customer, over the platform defaults."""
     outbound: OutboundRef | None = None
+    """The outbound Worker every fetch() of this customer goes through."""
     suspended: bool = False
+    """Leave this customer's scripts untouched (skipped by plan and apply)."""
     scripts: Mapping[ScriptName, Script] = Field(default_factory=dict)
+    """Scripts by Worker name (unique across all customers)."""
 
 
 @dataclasses.dataclass(frozen=True)

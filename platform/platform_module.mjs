@@ -1,0 +1,1 @@
+const platformThing = "This module is provided by the platform"; export { platformThing };

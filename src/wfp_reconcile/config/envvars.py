@@ -1,0 +1,59 @@
+"""``${VAR}`` and ``${VAR:-default}`` in the few fields that differ per environment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+__all__ = ["ENV_FIELDS", "EnvError", "expand"]
+
+ENV_FIELDS: tuple[tuple[str, ...], ...] = (("account_id",), ("namespace",), ("d1", "database_id"))
+"""Where ``platform.yaml`` may reference environment variables; nowhere else."""
+
+_REFERENCE = re.compile(r"\$\{([^}]*)\}")
+_UNCLOSED = re.compile(r"\$\{[^}]*$")
+_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
+
+
+class EnvError(ValueError):
+    """An unset variable or a malformed reference; the message says which."""
+
+
+def expand(value: str, env: Mapping[str, str]) -> str:
+    """Replace every ``${NAME}`` / ``${NAME:-default}`` in ``value``.
+
+    Raises:
+        EnvError: a variable is unset (and has no default) or a reference is malformed.
+    """
+    if "$" not in value:
+        return value
+    if _UNCLOSED.search(value):
+        raise EnvError("a '${' reference is not closed with '}'")
+    missing: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        parsed = _NAME.match(match.group(1))
+        if parsed is None:
+            raise EnvError(
+                f"'{match.group(0)}' is not a valid reference; write ${{NAME}} or "
+                "${NAME:-default} with NAME made of letters, digits and '_'"
+            )
+        name, default = parsed.group(1), parsed.group(2)
+        found = env.get(name)
+        # An empty value counts as unset: CI systems expand a missing secret to "".
+        if found:
+            return found
+        if default is not None:
+            return default
+        missing.append(name)
+        return ""
+
+    result = _REFERENCE.sub(replace, value)
+    if missing:
+        names = ", ".join(missing)
+        plural = "s" if len(missing) > 1 else ""
+        raise EnvError(
+            f"environment variable{plural} {names} not set; export {names} or write "
+            f"${{{missing[0]}:-default}} to give a default"
+        )
+    return result

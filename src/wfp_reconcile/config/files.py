@@ -1,0 +1,106 @@
+"""Module paths: where they may point, and reading them through a ``RepoSource``.
+
+A path in the YAML names a file relative to a base directory (the customer's
+directory for scripts, the repository root for platform code). It must stay
+inside that base even through symlinks: a customer must not be able to upload
+another customer's code or the platform's secrets by linking to them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import PurePosixPath
+
+from .source import RepoSource
+
+__all__ = ["ModuleRead", "check_path_syntax", "read_module"]
+
+_MAX_LINK_HOPS = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class ModuleRead:
+    """The outcome of reading one module: its bytes, or why it cannot be used."""
+
+    path: str
+    """Repository-relative path as declared (the key in ``PlatformRepo.files``)."""
+    content: bytes | None
+    error: str | None
+
+
+def check_path_syntax(raw: str) -> str | None:
+    """Why ``raw`` is not an acceptable relative module path, or None."""
+    if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
+        return f"module path '{raw}' is absolute; write it relative to its directory"
+    if "\\" in raw:
+        return f"module path '{raw}' contains '\\'; use '/' between directories"
+    parts = raw.split("/")
+    if ".." in parts:
+        return f"module path '{raw}' contains '..'; modules must stay inside their directory"
+    if any(part in ("", ".") for part in parts):
+        return (
+            f"module path '{raw}' is not normalized; write it without './', '//' or a trailing '/'"
+        )
+    return None
+
+
+def _resolve(
+    source: RepoSource, path: PurePosixPath, base: PurePosixPath
+) -> tuple[PurePosixPath | None, str | None]:
+    """Follow symlinks component by component; the result must be a file inside ``base``."""
+    pending = list(path.parts)
+    current: list[str] = []
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        candidate = PurePosixPath(*current, part)
+        kind = source.kind(candidate)
+        if kind == "symlink":
+            hops += 1
+            if hops > _MAX_LINK_HOPS:
+                return None, "is a symlink loop"
+            target = source.read_link(candidate)
+            if target.startswith("/"):
+                return None, f"is a symlink to '{target}', outside {base}/"
+            combined: list[str] = list(current)
+            for step in PurePosixPath(target).parts:
+                if step == "..":
+                    if not combined:
+                        return None, f"is a symlink to '{target}', outside {base}/"
+                    combined.pop()
+                elif step != ".":
+                    combined.append(step)
+            # Re-walk from the root so links inside the target are followed too.
+            pending = combined + pending
+            current = []
+            continue
+        if kind == "missing" or (kind == "file" and pending):
+            return None, "does not exist"
+        if kind == "dir" and not pending:
+            return None, "is a directory, not a file"
+        if kind == "other":
+            return None, "is not a regular file"
+        current.append(part)
+    resolved = PurePosixPath(*current)
+    if base.parts and resolved.parts[: len(base.parts)] != base.parts:
+        return None, f"is a symlink that leaves {base}/"
+    return resolved, None
+
+
+def read_module(source: RepoSource, base: PurePosixPath, raw: str) -> ModuleRead:
+    """Read the module ``raw`` (relative to ``base``) or say why it cannot be used."""
+    declared = str(base / raw) if base.parts else raw
+    syntax = check_path_syntax(raw)
+    if syntax is not None:
+        return ModuleRead(declared, None, syntax)
+    resolved, why = _resolve(source, PurePosixPath(declared), base)
+    if resolved is None:
+        return ModuleRead(declared, None, f"module '{declared}' {why}")
+    try:
+        content = source.read_bytes(resolved)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return ModuleRead(declared, None, f"module '{declared}' cannot be read: {reason}")
+    if not content:
+        return ModuleRead(declared, None, f"module '{declared}' is empty")
+    return ModuleRead(declared, content, None)

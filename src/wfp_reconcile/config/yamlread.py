@@ -1,0 +1,175 @@
+"""YAML text -> plain data plus the position of every key and value.
+
+PyYAML's default constructors lose node positions, accept duplicate keys (the
+last one silently wins) and turn ``2024-04-03`` into a ``date``. The platform
+files need the opposite on all three counts, so documents are composed into
+nodes and converted here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import yaml
+
+__all__ = ["Loc", "Position", "YamlDoc", "YamlProblem", "read_yaml"]
+
+Loc = tuple[str | int, ...]
+"""A path into a document: mapping keys and sequence indexes."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Position:
+    """1-based line and column."""
+
+    line: int
+    column: int
+
+
+@dataclasses.dataclass(frozen=True)
+class YamlProblem:
+    line: int
+    column: int
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class YamlDoc:
+    """A parsed document: ``data`` is JSON-compatible; positions are by ``Loc``."""
+
+    data: Any
+    values: dict[Loc, Position]
+    keys: dict[Loc, Position]
+
+    def value_pos(self, loc: Loc) -> Position:
+        """The position of the value at ``loc``, or of its nearest ancestor."""
+        return _nearest(self.values, loc)
+
+    def key_pos(self, loc: Loc) -> Position:
+        """The position of the key that introduces ``loc`` (the value's for list items)."""
+        if loc in self.keys:
+            return self.keys[loc]
+        return self.value_pos(loc)
+
+
+def _nearest(table: dict[Loc, Position], loc: Loc) -> Position:
+    for end in range(len(loc), -1, -1):
+        found = table.get(loc[:end])
+        if found is not None:
+            return found
+    return Position(1, 1)
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe loader whose scalars never become dates (they stay strings)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _pos(mark: yaml.Mark | None) -> Position:
+    if mark is None:
+        return Position(1, 1)
+    return Position(mark.line + 1, mark.column + 1)
+
+
+class _Converter:
+    def __init__(self, loader: _Loader) -> None:
+        self.loader = loader
+        self.values: dict[Loc, Position] = {}
+        self.keys: dict[Loc, Position] = {}
+        self.problems: list[YamlProblem] = []
+        self._active: set[int] = set()
+
+    def problem(self, node: yaml.Node, message: str) -> None:
+        pos = _pos(node.start_mark)
+        self.problems.append(YamlProblem(pos.line, pos.column, message))
+
+    def convert(self, node: yaml.Node, loc: Loc) -> Any:
+        self.values[loc] = _pos(node.start_mark)
+        if id(node) in self._active:
+            self.problem(node, "recursive YAML aliases are not supported")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            self._active.add(id(node))
+            try:
+                return self._mapping(node, loc)
+            finally:
+                self._active.discard(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            self._active.add(id(node))
+            try:
+                return [self.convert(item, (*loc, i)) for i, item in enumerate(node.value)]
+            finally:
+                self._active.discard(id(node))
+        return self._scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        seen: dict[str, Position] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(key_node, "mapping keys must be plain strings")
+                continue
+            # Keys are names (scripts, variables): ``123`` or ``yes`` mean the text.
+            key = str(key_node.value)
+            key_pos = _pos(key_node.start_mark)
+            if key in seen:
+                first = seen[key]
+                self.problem(
+                    key_node,
+                    f"duplicate key '{key}' (first defined at line {first.line}); "
+                    "YAML keeps only the last one, so remove or rename one of them",
+                )
+                continue
+            seen[key] = key_pos
+            self.keys[(*loc, key)] = key_pos
+            result[key] = self.convert(value_node, (*loc, key))
+        return result
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            self.problem(node, f"invalid value: {getattr(exc, 'problem', None) or exc}")
+            return None
+        if value is None or isinstance(value, str | bool | int):
+            return value
+        if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                self.problem(node, "infinite or NaN numbers are not allowed")
+                return None
+            return value
+        self.problem(node, f"unsupported YAML value of type {type(value).__name__}")
+        return None
+
+
+def read_yaml(text: str) -> tuple[YamlDoc | None, list[YamlProblem]]:
+    """Parse one YAML document.
+
+    Returns:
+        The document (``None`` when it could not be parsed) and every problem found.
+        An empty file yields a document whose data is ``None``.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        pos = _pos(mark)
+        what = exc.problem or str(exc)
+        context = f" {exc.context}" if exc.context else ""
+        return None, [YamlProblem(pos.line, pos.column, f"YAML syntax error: {what}{context}")]
+    except yaml.YAMLError as exc:
+        return None, [YamlProblem(1, 1, f"YAML syntax error: {exc}")]
+    finally:
+        loader.dispose()
+    if node is None:
+        return YamlDoc(None, {(): Position(1, 1)}, {}), []
+    converter = _Converter(loader)
+    data = converter.convert(node, ())
+    return YamlDoc(data, converter.values, converter.keys), converter.problems
