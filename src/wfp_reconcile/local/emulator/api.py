@@ -1,0 +1,150 @@
+"""The emulated ``/client/v4`` API as one ASGI app: route, inject faults, authenticate, answer.
+
+The order per request mirrors what a client can observe from Cloudflare: the request is
+counted and may be delayed or rate limited before anything else; then the token is
+checked; then the handler runs. Injected faults happen before any state changes, so a
+retried request never applies twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import re
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from .handlers import HANDLERS
+from .responses import fail, retry_after_headers
+from .state import EmulatorState
+from .validation import ApiProblem
+
+__all__ = ["API_PREFIX", "CloudflareApi", "classify"]
+
+API_PREFIX = "/client/v4"
+
+_A = r"/accounts/(?P<account>[^/]+)"
+_NS = _A + r"/workers/dispatch/namespaces"
+_S = _NS + r"/(?P<ns>[^/]+)/scripts/(?P<script>[^/]+)"
+_W = _A + r"/workers/scripts/(?P<script>[^/]+)"
+_D1 = _A + r"/d1/database"
+
+_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    (method, re.compile(f"^{pattern}/?$"), kind)
+    for method, pattern, kind in [
+        ("GET", _NS, "list_namespaces"),
+        ("POST", _NS, "create_namespace"),
+        ("GET", _NS + r"/(?P<ns>[^/]+)", "get_namespace"),
+        ("DELETE", _NS + r"/(?P<ns>[^/]+)", "delete_namespace"),
+        ("GET", _NS + r"/(?P<ns>[^/]+)/scripts", "list_scripts"),
+        ("DELETE", _NS + r"/(?P<ns>[^/]+)/scripts", "delete_by_tag"),
+        ("GET", _S, "get_script"),
+        ("PUT", _S, "upload_script"),
+        ("DELETE", _S, "delete_script"),
+        ("GET", _S + "/content", "get_content"),
+        ("GET", _S + "/settings", "get_settings"),
+        ("GET", _S + "/bindings", "get_bindings"),
+        ("GET", _S + "/tags", "get_tags"),
+        ("PUT", _S + "/tags", "put_tags"),
+        ("PUT", _S + r"/tags/(?P<tag>[^/]+)", "put_tag"),
+        ("DELETE", _S + r"/tags/(?P<tag>[^/]+)", "delete_tag"),
+        ("GET", _A + "/workers/scripts", "list_workers"),
+        ("GET", _W, "get_worker_content"),
+        ("PUT", _W, "upload_worker"),
+        ("DELETE", _W, "delete_worker"),
+        ("GET", _W + "/settings", "get_worker_settings"),
+        ("GET", _W + "/subdomain", "get_script_subdomain"),
+        ("POST", _W + "/subdomain", "enable_subdomain"),
+        ("GET", _A + "/workers/subdomain", "get_subdomain"),
+        ("GET", _D1, "d1_list"),
+        ("POST", _D1, "d1_create"),
+        ("GET", _D1 + r"/(?P<db>[^/]+)", "d1_get"),
+        ("DELETE", _D1 + r"/(?P<db>[^/]+)", "d1_delete"),
+        ("POST", _D1 + r"/(?P<db>[^/]+)/query", "d1_query"),
+        ("POST", _D1 + r"/(?P<db>[^/]+)/raw", "d1_raw"),
+    ]
+]
+
+_UPLOADS = {"upload_script", "upload_worker"}
+
+
+def classify(method: str, raw_path: str) -> tuple[str, dict[str, str]]:
+    """The operation kind and decoded path parameters of an API path (after the prefix).
+
+    Unknown paths are ``"unknown"``; a known path with another method is ``"bad_method"``.
+    """
+    kind = "unknown"
+    for route_method, pattern, route_kind in _ROUTES:
+        match = pattern.match(raw_path)
+        if match:
+            if route_method == method:
+                return route_kind, {k: unquote(v) for k, v in match.groupdict().items()}
+            kind = "bad_method"
+    return kind, {}
+
+
+def authorized(request: Request, token: str) -> bool:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), token)
+
+
+class CloudflareApi:
+    """ASGI app serving the emulated API under ``/client/v4``."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        request = Request(scope, receive)
+        raw = scope.get("raw_path") or scope["path"].encode()
+        raw_path = raw.decode("latin-1").split("?", 1)[0]
+        sub_path = raw_path[raw_path.find(API_PREFIX) + len(API_PREFIX) :]
+        method = request.method
+        kind, params = classify(method, sub_path)
+        log = self.state.log
+        query = scope.get("query_string", b"").decode("latin-1")
+        faults = self.state.faults
+
+        if faults.config.latency_ms:
+            await asyncio.sleep(faults.config.latency_ms / 1000)
+        decision = faults.decide()
+        if decision.fault == "drop":
+            log.add(method, raw_path, query, kind, 0, "drop")
+            # Headers promising a body that never comes: the client sees the connection
+            # close mid-answer, as with a dropped connection.
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"64")],
+                }
+            )
+            return
+        response: Response
+        if decision.fault in ("429", "rate_limit"):
+            response = fail(
+                429, 971, "Please wait and consider throttling your request speed",
+                retry_after_headers(decision.retry_after),
+            )  # fmt: skip
+        elif decision.fault == "5xx":
+            response = fail(decision.status, 10002, "Internal server error (injected).")
+        elif not authorized(request, self.state.api_token):
+            response = fail(403, 10000, "Authentication error")
+        elif kind in _UPLOADS and params.get("script") in faults.config.fail_scripts:
+            decision = type(decision)("fail_script", 500)
+            response = fail(500, 10002, f"Upload of {params['script']!r} failed (injected).")
+        elif kind == "bad_method":
+            response = fail(405, 7001, f"Method {method} not allowed for this route.")
+        elif kind == "unknown":
+            response = fail(404, 7003, "No route for the URI")
+        else:
+            try:
+                response = await HANDLERS[kind](request, params, self.state)
+            except ApiProblem as problem:
+                response = fail(problem.status, problem.code, problem.message)
+        log.add(method, raw_path, query, kind, response.status_code, decision.fault)
+        await response(scope, receive, send)

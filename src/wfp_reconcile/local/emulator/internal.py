@@ -1,0 +1,114 @@
+"""The emulator's own endpoints under ``/__emulator`` (not part of Cloudflare's API).
+
+They feed the local Workers runtime (bundles, a state version) and let tests steer and
+observe the emulator (faults, request log). Callers on the loopback interface need no
+token; anyone else must send the API token, because bundles include secret bindings.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pydantic
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .api import authorized
+from .faults import FaultConfig
+from .state import EmulatorState
+from .store import REGULAR
+
+__all__ = ["internal_routes"]
+
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def _bundle(state: EmulatorState, account: str, namespace: str, name: str) -> Response:
+    row = state.store.get_script(account, namespace, name)
+    if row is None:
+        return JSONResponse({"error": f"script {name!r} not found"}, status_code=404)
+    meta = row.metadata
+    modules = state.store.get_modules(account, namespace, name)
+    return JSONResponse(
+        {
+            "name": row.name,
+            "etag": row.etag,
+            "main_module": meta.get("main_module") or meta.get("body_part"),
+            "compatibility_date": meta.get("compatibility_date"),
+            "compatibility_flags": list(meta.get("compatibility_flags", [])),
+            "bindings": list(meta.get("bindings", [])),
+            "tags": list(row.tags),
+            "limits": dict(meta.get("limits", {})),
+            "workers_dev": row.workers_dev,
+            "modules": [
+                {
+                    "name": m.name,
+                    "content_type": m.content_type,
+                    "content_b64": base64.b64encode(m.content).decode(),
+                }
+                for m in modules
+            ],
+        }
+    )
+
+
+def internal_routes(state: EmulatorState) -> list[Route]:
+    """The ``/__emulator`` routes bound to one emulator's state."""
+
+    def guard(request: Request) -> Response | None:
+        host = request.client.host if request.client else ""
+        if host in _LOOPBACK or authorized(request, state.api_token):
+            return None
+        return JSONResponse({"error": "authentication required"}, status_code=403)
+
+    async def bundle(request: Request) -> Response:
+        p = request.path_params
+        return guard(request) or _bundle(state, p["account"], p["namespace"], p["script"])
+
+    async def worker(request: Request) -> Response:
+        p = request.path_params
+        return guard(request) or _bundle(state, p["account"], REGULAR, p["script"])
+
+    async def version(request: Request) -> Response:
+        return guard(request) or JSONResponse({"version": state.store.version})
+
+    async def faults(request: Request) -> Response:
+        denied = guard(request)
+        if denied:
+            return denied
+        if request.method == "POST":
+            try:
+                state.faults.configure(FaultConfig.model_validate_json(await request.body()))
+            except pydantic.ValidationError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(state.faults.config.model_dump(mode="json"))
+
+    async def requests(request: Request) -> Response:
+        denied = guard(request)
+        if denied:
+            return denied
+        kind = request.query_params.get("kind")
+        body: dict[str, Any] = {
+            "counts": state.log.counts(),
+            "total": state.log.count(),
+            "requests": [r.to_json() for r in state.log.records(kind)],
+        }
+        return JSONResponse(body)
+
+    async def reset(request: Request) -> Response:
+        denied = guard(request)
+        if denied:
+            return denied
+        state.log.reset()
+        return JSONResponse({"reset": True})
+
+    return [
+        Route("/__emulator/bundles/{account}/{namespace}/{script}", bundle, methods=["GET"]),
+        Route("/__emulator/workers/{account}/{script}", worker, methods=["GET"]),
+        Route("/__emulator/state", version, methods=["GET"]),
+        Route("/__emulator/faults", faults, methods=["GET", "POST"]),
+        Route("/__emulator/requests", requests, methods=["GET"]),
+        Route("/__emulator/requests/reset", reset, methods=["POST"]),
+    ]

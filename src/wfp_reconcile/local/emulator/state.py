@@ -1,0 +1,89 @@
+"""What one emulator instance holds: the store, D1, faults, the token and a request log."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import threading
+import time
+from typing import Any
+
+from .d1 import D1Engine
+from .faults import FaultInjector
+from .store import Store
+
+__all__ = ["EmulatorState", "RequestLog", "RequestRecord"]
+
+_MAX_RECORDS = 100_000
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestRecord:
+    """One API request the emulator answered (or dropped).
+
+    ``kind`` names the operation (``list_scripts``, ``upload_script``, ``put_tags``,
+    ``delete_script``, ``get_tags``, ...); ``fault`` is the injected fault, if any
+    (``drop``, ``429``, ``5xx``, ``rate_limit``, ``fail_script``); ``status`` is 0 for a
+    dropped connection.
+    """
+
+    method: str
+    path: str
+    query: str
+    kind: str
+    status: int
+    fault: str | None
+    at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class RequestLog:
+    """The recent requests (bounded) and exact per-kind counters; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: collections.deque[RequestRecord] = collections.deque(maxlen=_MAX_RECORDS)
+        self._counts: collections.Counter[str] = collections.Counter()
+
+    def add(
+        self, method: str, path: str, query: str, kind: str, status: int, fault: str | None
+    ) -> None:
+        record = RequestRecord(method, path, query, kind, status, fault, time.time())
+        with self._lock:
+            self._records.append(record)
+            self._counts[kind] += 1
+
+    def records(self, kind: str | None = None) -> list[RequestRecord]:
+        with self._lock:
+            return [r for r in self._records if kind is None or r.kind == kind]
+
+    def count(self, kind: str | None = None) -> int:
+        with self._lock:
+            return sum(self._counts.values()) if kind is None else self._counts[kind]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._records.clear()
+            self._counts.clear()
+
+
+@dataclasses.dataclass
+class EmulatorState:
+    """Everything the handlers of one emulator share."""
+
+    store: Store
+    d1: D1Engine
+    faults: FaultInjector
+    log: RequestLog
+    api_token: str = dataclasses.field(repr=False)
+    max_script_bytes: int
+
+    def close(self) -> None:
+        self.d1.close()
+        self.store.close()
