@@ -166,7 +166,7 @@ class Platform(Model):
     default_limits: Limits = Field(default_factory=Limits)
     """Limits of every script unless the customer or script sets its own."""
     safety: Safety = Field(default_factory=Safety)
-    """Guards against mass deletion."""
+    """How many deletions one apply may make without ``--allow-deletes``."""
     admins: tuple[Login, ...] = ()
     """Git host logins allowed to change platform files."""
     max_bundle_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
