@@ -79,6 +79,16 @@ def validate(repo: Path, ref: str | None, fmt: str) -> int:
     """Check the platform repository and report every problem at once."""
     source = _open_source(repo, ref)
     try:
+        return _validate(source, repo, fmt)
+    finally:
+        # A git source holds an open repository.
+        close = getattr(source, "close", None)
+        if callable(close):
+            close()
+
+
+def _validate(source: RepoSource, repo: Path, fmt: str) -> int:
+    try:
         loaded = load_repo(source)
     except ConfigError as exc:
         problems = exc.problems
