@@ -92,3 +92,12 @@ def test_loaded_repository_is_frozen(repo: Path) -> None:
     loaded = load_repo_dir(repo, env={})
     with pytest.raises(Exception, match="frozen"):
         loaded.platform.namespace = "other"  # type: ignore[misc]
+
+
+def test_outbound_worker_may_declare_the_customer_id_it_always_receives(repo: Path) -> None:
+    platform = repo / "platform.yaml"
+    platform.write_text(
+        platform.read_text().replace("  - allow_hosts", "  - allow_hosts\n      - customer_id")
+    )
+    loaded = load_repo_dir(repo, env={})
+    assert loaded.platform.outbound_workers["egress"].parameters == ("allow_hosts", "customer_id")

@@ -35,8 +35,8 @@ MAX_TAGS = 8
 PROTECT_TAG = "protected"
 RESERVED_TAG_PREFIXES = ("fp-", "plan-")
 """The reconciler's own tags: ``fp-<fingerprint>`` and ``plan-<plan>``."""
-RESERVED_PARAM_NAMES = frozenset({"customer_id", "script_name"})
-"""Outbound parameters the dispatcher always sets itself."""
+RESERVED_PARAM_NAMES = frozenset({"customer_id"})
+"""Outbound parameters the dispatcher always sets itself (an outbound Worker may list them)."""
 RESERVED_PARAM_PREFIXES = ("__", "cf_", "wfp_")
 
 
@@ -172,7 +172,8 @@ class _Checker:
                 names.setdefault(name, i)
             for i, param in enumerate(worker.parameters):
                 reason = reserved_param_reason(param)
-                if reason:
+                # Declaring what the dispatcher sets anyway documents the Worker's env.
+                if reason and param not in RESERVED_PARAM_NAMES:
                     loc = ("outbound_workers", worker_name, "parameters", i)
                     self.at(path, doc, loc, f"parameter {reason}; remove it from the list")
 
