@@ -187,3 +187,16 @@ def test_changed_paths_in_a_subdirectory_are_relative_to_it(repo: GitRepo) -> No
     head = repo.commit("change", {"infra/platform.yaml": "a: 2\n", "other.txt": "p\n"})
 
     assert changed_paths(repo.root / "infra", base, head) == [Change("platform.yaml", "modified")]
+
+
+def test_loader_reads_the_committed_revision_through_open_source(platform_repo: GitRepo) -> None:
+    from wfp_reconcile.config import load_repo
+
+    sha = platform_repo.commit("tip")
+    platform_repo.write({"customers/acme/acme-shop.mjs": "// edited, not committed\n"})
+
+    loaded = load_repo(open_source(platform_repo.root, "HEAD"), env={"CLOUDFLARE_ACCOUNT_ID": "a1"})
+
+    assert loaded.commit == sha
+    assert loaded.files["customers/acme/acme-shop.mjs"].startswith(b"export default")
+    assert [c.id for c in loaded.customers] == ["acme", "bolt"]
