@@ -219,3 +219,12 @@ def test_new_commands_outside_a_platform_repository_say_what_to_do(
         capsys.readouterr().err
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_schema_into_a_path_that_is_a_file_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    assert main(["schema", "--out", str(blocker / "sub")]) == 1
+    assert "cannot be written" in capsys.readouterr().err

@@ -372,16 +372,24 @@ def write_files(writes: tuple[FileWrite, ...]) -> None:
         if write.create_only and (write.path.exists() or write.path.is_symlink()):
             raise _fail(str(write.path), "already exists; not overwriting")
     for write in writes:
-        write.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=write.path.parent, prefix=f".{write.path.name}.")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(write.content)
-            mode = 0o644
-            if write.path.exists() and not write.create_only:
-                mode = write.path.stat().st_mode & 0o7777
-            Path(temp).chmod(mode)
-            Path(temp).replace(write.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+            _write_one(write)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise _fail(str(write.path), f"cannot be written: {reason}; check the path")
+
+
+def _write_one(write: FileWrite) -> None:
+    write.path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=write.path.parent, prefix=f".{write.path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(write.content)
+        mode = 0o644
+        if write.path.exists() and not write.create_only:
+            mode = write.path.stat().st_mode & 0o7777
+        Path(temp).chmod(mode)
+        Path(temp).replace(write.path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
