@@ -44,9 +44,14 @@ customer_option = click.option(
 def load_platform_repo(repo: Path, ref: str | None) -> PlatformRepo:
     """Load and validate the repository from the work tree or a git revision."""
     from wfp_reconcile.config import load_repo
-    from wfp_reconcile.gitsource import open_source
+    from wfp_reconcile.gitsource import dirty_warning, open_source
 
-    return load_repo(open_source(repo, ref))
+    source = open_source(repo, ref)
+    if ref is not None:
+        warning = dirty_warning(repo, ref)
+        if warning:
+            click.echo(f"Warning: {warning}", err=True)
+    return load_repo(source)
 
 
 @contextmanager
