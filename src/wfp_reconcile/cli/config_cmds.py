@@ -109,7 +109,9 @@ def _validate(source: RepoSource, repo: Path, fmt: str) -> int:
         else:
             for problem in problems:
                 click.echo(f"error: {problem}", err=True)
-        click.echo(f"{_plural(len(problems), 'problem')} in {source.label}.", err=True)
+        click.echo(
+            f"Found {_plural(len(problems), 'problem')} (repository: {source.label}).", err=True
+        )
         return 1
     summary = _summary(loaded)
     if fmt == "json":
@@ -119,8 +121,8 @@ def _validate(source: RepoSource, repo: Path, fmt: str) -> int:
         click.echo(
             f"OK: {_plural(summary['customers'], 'customer')}, "
             f"{_plural(summary['scripts'], 'script')}, "
-            f"{_plural(summary['outbound_workers'], 'outbound Worker')} in {source.label}"
-            + (f" at {source.commit[:12]}" if source.commit else "")
+            f"{_plural(summary['outbound_workers'], 'outbound Worker')} "
+            f"(repository: {source.label})"
         )
     return 0
 
