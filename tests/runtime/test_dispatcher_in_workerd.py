@@ -34,6 +34,7 @@ pytestmark = [requires_node, pytest.mark.workerd]
 
 ACCOUNT = "acc"
 NAMESPACE = "ns"
+LOGS: list[str] = []
 PLATFORM_MESSAGE = "Hello! This module is provided by the platform"
 
 FILES = {
@@ -142,14 +143,16 @@ def http(endpoints: InternalEndpoints, desired: DesiredState) -> Iterator[httpx.
         dispatcher_name=desired.dispatcher.name if desired.dispatcher else "",
         port=0,
     )
-    with run_runtime(settings) as runtime, httpx.Client(base_url=runtime.url, timeout=30) as c:
+    with (
+        run_runtime(settings, on_log=LOGS.append) as runtime,
+        httpx.Client(base_url=runtime.url, timeout=30) as c,
+    ):
         yield c
 
 
 def test_template_script_returns_the_platform_module_message(http: httpx.Client) -> None:
     res = http.get("/hello/")
-    assert res.status_code == 200
-    assert res.text == PLATFORM_MESSAGE
+    assert (res.status_code, res.text) == (200, PLATFORM_MESSAGE), LOGS
     assert res.headers["x-wfp-script"] == "hello"
     assert res.headers["x-content-type-options"] == "nosniff"
 
@@ -224,6 +227,7 @@ def test_internal_headers_never_reach_customer_code(http: httpx.Client) -> None:
             "X-Visible": "yes",
         },
     )
+    assert res.status_code == 200, LOGS
     seen = res.json()
     assert seen["x-visible"] == "yes"
     assert not {"x-customer-token", "x-wfp-customer", "x-platform-role"} & set(seen)

@@ -59,6 +59,8 @@ export function dispatchErrorResponse(error, script) {
       { ...headers, "retry-after": "1" },
     );
   }
+  // Operators see the cause in the Worker's logs; eyeballs never do.
+  console.error(`wfp dispatcher: script '${script}' failed: ${message.slice(0, 500)}`);
   return errorResponse(502, "script_error", "The script failed to handle the request.", headers);
 }
 

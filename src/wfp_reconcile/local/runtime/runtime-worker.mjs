@@ -15,8 +15,16 @@ const STATE_TTL_MS = 250;
 let state = { at: 0, version: null, pending: null };
 const records = new Map(); // "<kind>:<path>" -> { version, rec }
 
+// GETs are idempotent; a pooled connection the emulator already closed is worth a retry.
 async function emulatorGet(env, path) {
-  return fetch(env.EMULATOR_URL + path, { headers: { accept: "application/json" } });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(env.EMULATOR_URL + path, { headers: { accept: "application/json" } });
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
 }
 
 async function stateVersion(env) {
