@@ -83,10 +83,11 @@ class ActualState:
     tags_from_list: bool
     """False when the list omitted tags and they were read per script."""
     read_calls: int
+    namespace_exists: bool = True
 
     def digest(self) -> str:
         """Identifies what was seen; a saved plan is stale when this changes."""
-        h = hashlib.sha256()
+        h = hashlib.sha256(b"ns" if self.namespace_exists else b"no-ns")
         for label, group in (("s", self.scripts), ("u", self.unmanaged), ("w", self.workers)):
             for name in sorted(group):
                 worker = group[name]
@@ -135,8 +136,13 @@ def fetch_actual(
     calls = 0
     managed_filter = [(management_tag, True)]
     listed: list[ScriptInfo] = []
-    for info in reader.list_scripts(namespace, tags=managed_filter):
-        listed.append(info)
+    namespace_exists = True
+    try:
+        for info in reader.list_scripts(namespace, tags=managed_filter):
+            listed.append(info)
+    except NotFoundError:
+        # A new platform: the namespace is created by apply before anything else.
+        namespace_exists = False
     calls += max(1, -(-len(listed) // 1000))
     tags_from_list = all(info.tags is not None for info in listed)
     missing_tags = [info.id for info in listed if info.tags is None]
@@ -155,7 +161,7 @@ def fetch_actual(
         scripts[info.id] = ActualWorker(info.id, tuple(tags), management_tag in tags)
 
     unmanaged: dict[str, ActualWorker] = {}
-    to_probe = sorted(set(declared_scripts) - set(scripts))
+    to_probe = sorted(set(declared_scripts) - set(scripts)) if namespace_exists else []
     if len(to_probe) > _PROBE_LIMIT:
         calls += 1
         for info in reader.list_scripts(namespace, tags=[(management_tag, False)]):
@@ -195,4 +201,5 @@ def fetch_actual(
         workers=workers,
         tags_from_list=tags_from_list,
         read_calls=calls,
+        namespace_exists=namespace_exists,
     )

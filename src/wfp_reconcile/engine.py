@@ -102,6 +102,7 @@ def plan_repo(
         desired_count=len(desired.scripts),
         actual_count=len(actual.scripts),
         tags_from_list=actual.tags_from_list,
+        create_namespace=not actual.namespace_exists,
     )
     return PlannedRun(plan=plan, desired=desired, actual=actual)
 
@@ -161,4 +162,6 @@ def apply_plan(
                 f"The namespace {plan.namespace!r} changed since the plan was made; "
                 "make a new plan and review it."
             )
+    if plan.create_namespace:
+        client.ensure_namespace(plan.namespace)
     return PlanApplier(client, desired, on_event=on_event).apply(plan.changes)

@@ -114,10 +114,12 @@ class Plan(BaseModel):
     desired_count: int
     actual_count: int
     tags_from_list: bool
+    create_namespace: bool = False
+    """The dispatch namespace does not exist yet; apply creates it first."""
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action.writes for c in self.changes)
+        return self.create_namespace or any(c.action.writes for c in self.changes)
 
     @property
     def deletes(self) -> tuple[Change, ...]:

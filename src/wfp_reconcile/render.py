@@ -108,7 +108,9 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
     if plan.commit:
         where += f" at commit {plan.commit[:12]}"
     lines = [f"wfp-reconcile plan for {where}", ""]
-    if not plan.changes:
+    if plan.create_namespace:
+        lines += [paint(f"+ dispatch namespace {plan.namespace} (created first)", "+"), ""]
+    if not plan.changes and not plan.create_namespace:
         lines.append("No changes. The namespace matches the repository.")
     for group, changes in _grouped(plan.changes):
         lines.append(f"{group}:")
@@ -154,7 +156,12 @@ def render_plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     head = [f"### wfp-reconcile plan for {where}", "", f"**{summary_line(plan)}**", ""]
     head.append(cost_line(plan))
     head.append("")
-    if not plan.changes:
+    if plan.create_namespace:
+        head += [
+            f"The dispatch namespace `{plan.namespace}` does not exist yet: apply creates it.",
+            "",
+        ]
+    if not plan.changes and not plan.create_namespace:
         head.append("No changes. The namespace matches the repository.")
         return "\n".join(head) + "\n"
     text = "\n".join(head) + "\n"

@@ -63,10 +63,10 @@ def test_apply_on_an_empty_namespace_creates_everything_then_plan_shows_no_chang
 ):
     platform_repo.customer("acme", ["acme-web", "acme-api"])
     platform_repo.customer("globex", ["globex-site"], plan="advanced")
-    _ensure_namespace(emulator_client)
 
     code, out, err = run("plan", *_repo_args(platform_repo), "--detailed-exitcode")
     assert code == 2, err
+    assert "+ dispatch namespace test-ns (created first)" in out
     assert "Plan: 5 to add, 0 to change, 0 to destroy." in out  # 3 scripts, egress, dispatcher
     assert "+ script acme-web" in out
 
