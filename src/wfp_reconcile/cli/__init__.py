@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
-        click.echo(f"Error: {exc.message.splitlines()[0]}.", err=True)
+        click.echo(f"Error: {exc.message.splitlines()[0].rstrip(':')}.", err=True)
         return 1
     except WfpError as exc:
         if debug:
