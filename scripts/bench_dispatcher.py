@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Benchmarks of the dispatch Worker and the local stack (127.0.0.1 only).
+
+1. Latency and throughput of N sequential keep-alive requests through the generated
+   dispatcher to a customer script, against the same script called directly (without the
+   dispatcher) in the same workerd process, measured in one run.
+2. Start-up time of ``wfp-reconcile dev`` (process start until it serves and watches)
+   with the example repository and with 200 generated scripts.
+3. Size of the dispatcher bundle with a 10,000-script manifest, and the time Node needs
+   to parse that manifest (what the Worker does once per isolate).
+
+Usage: .venv/bin/python scripts/bench_dispatcher.py [--requests 2000] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from wfp_reconcile.bundle import ScriptUpload  # noqa: E402
+from wfp_reconcile.config import load_repo_dir  # noqa: E402
+from wfp_reconcile.config.model import (  # noqa: E402
+    Customer,
+    Limits,
+    OutboundRef,
+    OutboundWorker,
+    Platform,
+    PlatformRepo,
+    Script,
+    Token,
+)
+from wfp_reconcile.dispatcher import MANIFEST_MODULE, build_dispatcher_upload  # noqa: E402
+from wfp_reconcile.local.runtime import RuntimeSettings, ensure_installed, run_runtime  # noqa: E402
+from wfp_reconcile.local.runtime.devstack import (  # noqa: E402
+    DevEvent,
+    DevSettings,
+    DevStack,
+    apply_with_engine,
+)
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def _measure(port: int, path: str, n: int) -> dict[str, float]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for _ in range(min(100, n)):  # warm the isolates and the connection
+        conn.request("GET", path)
+        conn.getresponse().read()
+    latencies: list[float] = []
+    start = time.perf_counter()
+    for _ in range(n):
+        t = time.perf_counter()
+        conn.request("GET", path)
+        res = conn.getresponse()
+        res.read()
+        latencies.append((time.perf_counter() - t) * 1000)
+        if res.status != 200:
+            raise SystemExit(f"{path} answered {res.status}")
+    total = time.perf_counter() - start
+    conn.close()
+    latencies.sort()
+    return {
+        "n": n,
+        "mean_ms": round(statistics.mean(latencies), 3),
+        "p50_ms": round(_percentile(latencies, 0.50), 3),
+        "p90_ms": round(_percentile(latencies, 0.90), 3),
+        "p99_ms": round(_percentile(latencies, 0.99), 3),
+        "max_ms": round(latencies[-1], 3),
+        "rps": round(n / total),
+    }
+
+
+def bench_latency(n: int) -> dict[str, Any]:
+    repo = load_repo_dir(ROOT)
+    events: list[DevEvent] = []
+    with tempfile.TemporaryDirectory() as state:
+        stack = DevStack(
+            DevSettings(repo_dir=ROOT, port=0, state_dir=Path(state)),
+            on_event=events.append,
+            apply=apply_with_engine,
+        )
+        with stack:
+            assert stack.emulator is not None and stack.runtime is not None
+            # A second runtime on the same emulator, with the direct route switched on.
+            settings = RuntimeSettings(
+                emulator_url=stack.emulator.url,
+                account_id=repo.platform.account_id,
+                dispatcher_name=repo.platform.dispatcher.name,
+                port=0,
+                direct_route=True,
+            )
+            with run_runtime(settings) as runtime:
+                script = "basic-hello"
+                via = _measure(runtime.port, f"/{script}/", n)
+                direct = _measure(
+                    runtime.port, f"/__wfp_direct/{repo.platform.namespace}/{script}/", n
+                )
+                via_again = _measure(runtime.port, f"/{script}/", n)
+    return {"script": script, "dispatcher": via, "direct": direct, "dispatcher_again": via_again}
+
+
+def _generated_repo(target: Path, scripts: int) -> None:
+    shutil.copy(ROOT / "platform.yaml", target)
+    shutil.copytree(ROOT / "platform", target / "platform")
+    shutil.copytree(ROOT / "customers", target / "customers")
+    per_customer = 10
+    for c in range(scripts // per_customer):
+        cid = f"gen-{c:03d}"
+        directory = target / "customers" / cid
+        directory.mkdir()
+        lines = [f"id: {cid}", f"name: Generated {c}", "plan: basic", "scripts:"]
+        for s in range(per_customer):
+            name = f"{cid}-s{s}"
+            (directory / f"{name}.mjs").write_text(
+                f'export default {{ fetch() {{ return new Response("{name}"); }} }};\n'
+            )
+            lines += [f"  {name}:", f"    main_module: {name}.mjs"]
+        (directory / "customer.yaml").write_text("\n".join(lines) + "\n")
+
+
+def _dev_startup(repo: Path, probe: str) -> float:
+    with tempfile.TemporaryDirectory() as state:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wfp_reconcile", "dev", "--repo", str(repo), "--port", "0"]
+            + ["--state", state],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )
+        assert proc.stdout is not None
+        url = None
+        try:
+            for line in proc.stdout:
+                match = re.search(r"Dispatcher on (http://127\.0\.0\.1:(\d+))", line)
+                if match:
+                    url = match.group(2)
+                if "Watching for changes" in line:
+                    break
+            if url is None:
+                raise SystemExit("dev did not start")
+            conn = http.client.HTTPConnection("127.0.0.1", int(url), timeout=30)
+            conn.request("GET", probe)
+            res = conn.getresponse()
+            res.read()
+            elapsed = time.perf_counter() - start
+            if res.status != 200:
+                raise SystemExit(f"{probe} answered {res.status}")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            proc.stdout.close()
+    return elapsed
+
+
+def bench_startup(runs: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "repo200"
+        big.mkdir()
+        _generated_repo(big, 200)
+        for label, repo, probe in (
+            ("example", ROOT, "/basic-hello/"),
+            ("example+200", big, "/gen-019-s9/"),
+        ):
+            times = sorted(_dev_startup(repo, probe) for _ in range(runs))
+            out[label] = {"median_s": round(statistics.median(times), 2), "runs": times}
+    return out
+
+
+def _big_repo(scripts: int) -> PlatformRepo:
+    platform = Platform(
+        account_id="0" * 32,
+        namespace="bench",
+        compatibility_date="2026-01-01",
+        outbound_workers={"egress": OutboundWorker(main_module="e.mjs", parameters=("tier",))},
+        default_limits=Limits(cpu_ms=50, subrequests=50),
+    )
+    customers = []
+    per_customer = 10
+    for c in range(scripts // per_customer):
+        cid = f"customer-{c:05d}"
+        customers.append(
+            Customer(
+                id=cid,
+                name=f"Customer {c}",
+                plan="basic" if c % 3 else "advanced",
+                tokens=(Token(name="main", sha256=hashlib.sha256(cid.encode()).hexdigest()),),
+                outbound=OutboundRef(worker="egress", params={"tier": "gold"}) if c % 2 else None,
+                scripts={
+                    f"{cid}-script-{s}": Script(main_module="index.mjs")
+                    for s in range(per_customer)
+                },
+            )
+        )
+    return PlatformRepo(platform=platform, customers=tuple(customers), files={}, commit="a" * 40)
+
+
+def bench_bundle(scripts: int) -> dict[str, Any]:
+    repo = _big_repo(scripts)
+    fingerprints = {
+        name: hashlib.sha256(name.encode()).hexdigest()[:32]
+        for c in repo.customers
+        for name in c.scripts
+    }
+    start = time.perf_counter()
+    upload: ScriptUpload = build_dispatcher_upload(repo, fingerprints, repo.commit)
+    build_s = time.perf_counter() - start
+    total = sum(len(m.content) for m in upload.modules)
+    manifest = next(m.content for m in upload.modules if m.name == MANIFEST_MODULE)
+    gz = len(gzip.compress(b"".join(m.content for m in upload.modules), 9))
+    parse_ms = None
+    node = shutil.which("node")
+    if node:
+        with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as f:
+            f.write(manifest)
+        script = (
+            "const fs=require('fs');const t=fs.readFileSync(process.argv[1],'utf8');"
+            "let best=1e9;for(let i=0;i<5;i++){const s=process.hrtime.bigint();JSON.parse(t);"
+            "best=Math.min(best,Number(process.hrtime.bigint()-s)/1e6)}console.log(best)"
+        )
+        result = subprocess.run(
+            [node, "-e", script, f.name], capture_output=True, text=True, check=True
+        )
+        parse_ms = round(float(result.stdout), 2)
+        Path(f.name).unlink()
+    return {
+        "scripts": scripts,
+        "customers": len(repo.customers),
+        "bundle_bytes": total,
+        "manifest_bytes": len(manifest),
+        "bundle_gzip_bytes": gz,
+        "build_seconds": round(build_s, 3),
+        "node_json_parse_ms": parse_ms,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--startup-runs", type=int, default=3)
+    parser.add_argument("--manifest-scripts", type=int, default=10_000)
+    parser.add_argument("--json", action="store_true", help="print JSON only")
+    args = parser.parse_args()
+    ensure_installed()
+    results = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "node": subprocess.run(
+                ["node", "--version"], capture_output=True, text=True, check=False
+            ).stdout.strip(),
+        },
+        "latency": bench_latency(args.requests),
+        "startup": bench_startup(args.startup_runs),
+        "bundle": bench_bundle(args.manifest_scripts),
+    }
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    lat = results["latency"]
+    print(f"machine: {results['machine']}")
+    print("| path | n | mean ms | p50 ms | p90 ms | p99 ms | max ms | req/s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label in ("dispatcher", "direct", "dispatcher_again"):
+        r = lat[label]
+        print(
+            f"| {label} | {r['n']} | {r['mean_ms']} | {r['p50_ms']} | {r['p90_ms']} | "
+            f"{r['p99_ms']} | {r['max_ms']} | {r['rps']} |"
+        )
+    for label, r in results["startup"].items():
+        print(f"dev start-up ({label}): median {r['median_s']} s, runs {r['runs']}")
+    print(f"bundle: {json.dumps(results['bundle'])}")
+
+
+if __name__ == "__main__":
+    main()
