@@ -1,7 +1,87 @@
-"""Commands registered on the group (filled in by their issue)."""
+"""``wfp-reconcile local-api``: serve the local Cloudflare API emulator in the foreground."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import click
+import uvicorn
+
+from wfp_reconcile.errors import AuthError
+from wfp_reconcile.local.emulator import FaultConfig, create_app
+from wfp_reconcile.local.emulator.server import bind_socket
+
 from .group import cli
 
-__all__ = ["cli"]
+__all__ = ["cli", "local_api"]
+
+
+def _rate_limit(value: str | None) -> tuple[int | None, float]:
+    if not value:
+        return None, 300.0
+    count, sep, seconds = value.partition("/")
+    try:
+        return int(count), float(seconds) if sep else 300.0
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use N/SECONDS, e.g. 1200/300.")
+
+
+@cli.command("local-api")
+@click.option("--port", type=int, default=8787, show_default=True, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".wfp-local/api"),
+    show_default=True,
+    help="Directory of the SQLite state (kept across restarts).",
+)
+@click.option("--api-token", default=None, help="Bearer token to accept [CLOUDFLARE_API_TOKEN].")
+@click.option("--latency-ms", type=float, default=0.0, help="Delay added to every request.")
+@click.option("--fail-5xx", type=click.FloatRange(0, 1), default=0.0, help="Fraction of 5xx.")
+@click.option("--fail-429", type=click.FloatRange(0, 1), default=0.0, help="Fraction of 429s.")
+@click.option("--drop", type=click.FloatRange(0, 1), default=0.0, help="Fraction dropped.")
+@click.option("--rate-limit", default=None, help="N/SECONDS: answer 429 past N requests.")
+@click.option("--list-without-tags", is_flag=True, help="List items omit their tags.")
+@click.option("--fail-script", "fail_scripts", multiple=True, help="Uploads of NAME fail (500).")
+@click.option("--seed", type=int, default=None, help="Seed for reproducible faults.")
+def local_api(
+    port: int,
+    host: str,
+    state_dir: Path,
+    api_token: str | None,
+    latency_ms: float,
+    fail_5xx: float,
+    fail_429: float,
+    drop: float,
+    rate_limit: str | None,
+    list_without_tags: bool,
+    fail_scripts: tuple[str, ...],
+    seed: int | None,
+) -> int:
+    """Serve a local Cloudflare API emulator at http://HOST:PORT/client/v4."""
+    token = api_token or os.environ.get("CLOUDFLARE_API_TOKEN", "")
+    if not token:
+        raise AuthError("Give the emulator a token: --api-token or CLOUDFLARE_API_TOKEN.")
+    limit, window = _rate_limit(rate_limit)
+    faults = FaultConfig(
+        latency_ms=latency_ms,
+        fail_5xx=fail_5xx,
+        fail_429=fail_429,
+        drop=drop,
+        rate_limit=limit,
+        rate_window_seconds=window,
+        list_without_tags=list_without_tags,
+        fail_scripts=fail_scripts,
+        seed=seed,
+    )
+    app = create_app(state_dir, api_token=token, faults=faults)
+    sock = bind_socket(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Cloudflare API emulator on http://{shown}:{sock.getsockname()[1]}/client/v4")
+    click.echo(f"State: {state_dir}  (Ctrl-C to stop)")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server.run(sockets=[sock])
+    return 0

@@ -47,8 +47,10 @@ class TokenBucket:
                 self._updated = now
                 wait = self._paused_until - now
                 if wait <= 0:
-                    if self._tokens >= 1:
-                        self._tokens -= 1
+                    # The epsilon absorbs float rounding, which could otherwise leave a
+                    # caller sleeping for ever-smaller amounts without a full token.
+                    if self._tokens >= 1 - 1e-9:
+                        self._tokens = max(0.0, self._tokens - 1)
                         return slept
                     wait = (1 - self._tokens) / self.rate
             self._sleep(wait)
