@@ -32,6 +32,8 @@ class DevProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Not the project root: the runtime must not depend on the caller's directory.
+            cwd=state.parent,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []

@@ -213,7 +213,9 @@ class DevStack:
             self._emit("apply_failed", exc.message)
             return False
         self.repo = repo
-        if outcome.ok:
+        if outcome.ok and outcome.changes == 0:
+            self._emit("applied", "Up to date: the emulator already matches the repository.")
+        elif outcome.ok:
             noun = "change" if outcome.changes == 1 else "changes"
             self._emit("applied", f"Applied {outcome.changes} {noun}.")
         else:

@@ -22,6 +22,8 @@ const mf = new Miniflare({
       name: "wfp-runtime",
       modules: true,
       scriptPath: path.join(here, "runtime-worker.mjs"),
+      // Module names are paths relative to this root; workerd rejects names with "..".
+      modulesRoot: here,
       compatibilityDate: config.runtimeCompatDate,
       workerLoaders: { LOADER: {} },
       bindings: {

@@ -109,6 +109,7 @@ def run_runtime(
     """
     node = find_node()
     install = install or ensure_installed()
+    launcher = runtime_file("launcher.mjs")
     config = {
         "installDir": str(install),
         "port": settings.port,
@@ -122,7 +123,8 @@ def run_runtime(
     }
     try:
         process = subprocess.Popen(
-            [str(node), str(runtime_file("launcher.mjs"))],
+            [str(node), str(launcher)],
+            cwd=launcher.parent,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
