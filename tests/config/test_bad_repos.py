@@ -182,6 +182,12 @@ CASES = [
         id="script-named-like-outbound-worker",
     ),
     pytest.param(
+        edit(B, "  beta-hello:", "  _platform:"),
+        "customers/beta/customer.yaml:5:3: script name '_platform' is reserved: the dispatcher "
+        "serves /_platform/... itself; choose another name",
+        id="script-named-like-platform-api",
+    ),
+    pytest.param(
         edit(A, "worker: egress", "worker: egres"),
         "customers/alpha/customer.yaml:8:11: outbound Worker 'egres' is not declared in "
         "platform.yaml outbound_workers (declared: egress)",

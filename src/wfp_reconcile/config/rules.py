@@ -216,6 +216,17 @@ class _Checker:
                         ),
                         key=True,
                     )
+                elif name.startswith("_platform"):
+                    self.at(
+                        entry.path,
+                        entry.doc,
+                        loc,
+                        (
+                            f"script name '{name}' is reserved: the dispatcher serves "
+                            "/_platform/... itself; choose another name"
+                        ),
+                        key=True,
+                    )
                 elif name in p.outbound_workers:
                     self.at(
                         entry.path,
