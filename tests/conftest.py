@@ -82,6 +82,9 @@ class OpenApiSubset:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self._root = _openapi30_to_jsonschema(copy.deepcopy(spec))
+        # The D1 envelope declares `result` an object while every D1 operation that uses
+        # it (list, query, raw) says array: allOf can never hold, so the base yields.
+        del self._root["components"]["schemas"]["d1_api-response-common"]["properties"]["result"]
         self._paths = [
             (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$"), p) for p in spec["paths"]
         ]
@@ -102,6 +105,12 @@ class OpenApiSubset:
         op = self._root["paths"][template].get(method.lower())
         if op is None:
             return None
+        if status >= 400:
+            # Several 4XX entries of the subset point at the *success* envelope (which
+            # requires success: true); Cloudflare's documented failure shape is this one.
+            return self._schema(
+                {"$ref": "#/components/schemas/workers_api-response-common-failure"}
+            )
         responses = op["responses"]
         entry = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX")
         if entry is None:

@@ -116,7 +116,9 @@ async def _list(request: Request, account: str, namespace: str, state: EmulatorS
     after = ""
     if query.get("cursor"):
         try:
-            after = base64.urlsafe_b64decode(query["cursor"].encode()).decode()
+            after = base64.b64decode(query["cursor"], altchars=b"-_", validate=True).decode()
+            if not after:
+                raise ValueError("empty cursor")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise ApiProblem(400, 10021, "Invalid cursor: pass back the cursor from result_info.")
     rows = state.store.list_scripts(

@@ -63,7 +63,7 @@ def script_object(row: ScriptRow, *, include_tags: bool = True) -> dict[str, Any
         "handlers": ["fetch"],
         "compatibility_date": meta.get("compatibility_date", "2021-11-02"),
         "compatibility_flags": list(meta.get("compatibility_flags", [])),
-        "usage_model": meta.get("usage_model", "standard"),
+        "usage_model": meta.get("usage_model", "bundled"),
         "has_modules": "main_module" in meta,
         "has_assets": False,
         "logpush": bool(meta.get("logpush", False)),
@@ -85,5 +85,5 @@ def settings_object(row: ScriptRow) -> dict[str, Any]:
         "placement": dict(meta.get("placement", {})),
         "tags": list(row.tags),
         "tail_consumers": list(meta.get("tail_consumers", [])),
-        "usage_model": meta.get("usage_model", "standard"),
+        "usage_model": meta.get("usage_model", "bundled"),
     }
