@@ -85,9 +85,21 @@ def _pos(mark: yaml.Mark | None) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+# Aliases let a few lines expand to billions of values ("billion laughs"); a real
+# platform file is far below this, and a hostile pull request must not hang validation.
+MAX_VALUES = 200_000
+
+
+class _TooManyValues(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__()
+        self.node = node
+
+
 class _Converter:
     def __init__(self, loader: Any) -> None:
         self.loader = loader
+        self.count = 0
         self.values: dict[Loc, Position] = {}
         self.keys: dict[Loc, Position] = {}
         self.problems: list[YamlProblem] = []
@@ -98,6 +110,9 @@ class _Converter:
         self.problems.append(YamlProblem(pos.line, pos.column, message))
 
     def convert(self, node: yaml.Node, loc: Loc) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise _TooManyValues(node)
         self.values[loc] = _pos(node.start_mark)
         if id(node) in self._active:
             self.problem(node, "recursive YAML aliases are not supported")
@@ -170,7 +185,19 @@ def read_yaml(text: str) -> tuple[YamlDoc | None, list[YamlProblem]]:
         pass
     finally:
         fast.dispose()
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        # Raised before any parsing (NUL, other control characters): no mark to report.
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return None, [
+            YamlProblem(
+                line,
+                column,
+                f"character U+{exc.character:04X} is not allowed in YAML; remove it",
+            )
+        ]
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -190,5 +217,13 @@ def _convert(loader: Any, node: yaml.Node | None) -> tuple[YamlDoc | None, list[
     if node is None:
         return YamlDoc(None, {(): Position(1, 1)}, {}), []
     converter = _Converter(loader)
-    data = converter.convert(node, ())
+    try:
+        data = converter.convert(node, ())
+    except _TooManyValues as exc:
+        pos = _pos(exc.node.start_mark)
+        message = (
+            f"the document expands to more than {MAX_VALUES} values (through YAML aliases?); "
+            "write the values out or split the file"
+        )
+        return None, [YamlProblem(pos.line, pos.column, message)]
     return YamlDoc(data, converter.values, converter.keys), converter.problems
