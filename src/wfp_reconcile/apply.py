@@ -1,8 +1,9 @@
 """Executes a plan through the client, in phases, one visitor method per action.
 
-Phases run in order: outbound Workers, customer scripts, the dispatcher, then
-deletes last, so that nothing is ever routed to code that is not there yet and
-nothing is removed before its replacement is live. Within a phase operations run
+Phases run in order: tail Workers (scripts and the dispatcher name them as
+``tail_consumers``), outbound Workers, customer scripts, the dispatcher, then deletes
+last, so that nothing is ever routed to code that is not there yet and nothing is
+removed before its replacement is live. Within a phase operations run
 concurrently; one failure does not stop the others. Every operation is
 idempotent, so running again after a fault converges.
 """
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 class Phase(StrEnum):
+    TAIL = "tail Workers"
     OUTBOUND = "outbound Workers"
     SCRIPTS = "customer scripts"
     DISPATCHER = "dispatcher"
@@ -42,6 +44,8 @@ def phases(changes: Sequence[Change]) -> list[tuple[Phase, list[Change]]]:
             continue
         if change.action is Action.DELETE:
             buckets[Phase.DELETES].append(change)
+        elif change.kind is WorkerKind.TAIL:
+            buckets[Phase.TAIL].append(change)
         elif change.kind is WorkerKind.OUTBOUND:
             buckets[Phase.OUTBOUND].append(change)
         elif change.kind is WorkerKind.DISPATCHER:

@@ -17,7 +17,16 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from wfp_reconcile.bundle import Module, ScriptUpload, content_type_for
-from wfp_reconcile.config.model import Customer, Limits, PlatformRepo, Script
+from wfp_reconcile.config.model import (
+    Customer,
+    Limits,
+    OutboundWorker,
+    PlatformRepo,
+    Script,
+    TailWorker,
+    customer_logpush,
+    customer_tails,
+)
 
 __all__ = [
     "KEEP_BINDINGS",
@@ -30,6 +39,8 @@ __all__ = [
     "fingerprint_upload",
     "own_tags",
     "parse_fingerprint_tag",
+    "tail_consumers",
+    "tail_worker_bindings",
 ]
 
 # Secrets are set out of band (wrangler or the secrets API); without these an
@@ -44,6 +55,8 @@ _HALF = 16  # hex characters kept of each half in the tag: 64 bits each
 class WorkerKind(StrEnum):
     """Where a Worker lives and in which phase it is applied."""
 
+    TAIL = "tail"
+    """A regular Worker that consumes trace events (applied first: others name it)."""
     OUTBOUND = "outbound"
     """A regular Worker used as an outbound (egress) Worker."""
     SCRIPT = "script"
@@ -110,6 +123,7 @@ class DesiredState:
     namespace: str
     management_tag: str
     outbound: tuple[DesiredWorker, ...]
+    """Regular Workers applied before the scripts: tail Workers first, then outbound ones."""
     scripts: tuple[DesiredWorker, ...]
     dispatcher: DesiredWorker | None
     commit: str | None
@@ -117,6 +131,10 @@ class DesiredState:
     def all(self) -> tuple[DesiredWorker, ...]:
         tail = (self.dispatcher,) if self.dispatcher else ()
         return self.outbound + self.scripts + tail
+
+    @property
+    def tail(self) -> tuple[DesiredWorker, ...]:
+        return tuple(w for w in self.outbound if w.kind is WorkerKind.TAIL)
 
     def script(self, name: str) -> DesiredWorker | None:
         for worker in self.scripts:
@@ -169,6 +187,11 @@ def _bindings_for_vars(variables: Mapping[str, str | int | float | bool]) -> lis
     return bindings
 
 
+def tail_consumers(names: Iterable[str]) -> list[dict[str, str]]:
+    """Upload metadata naming tail Workers (regular Workers of the same account)."""
+    return [{"service": name} for name in names]
+
+
 def _limits_metadata(limits: Limits) -> dict[str, int]:
     out: dict[str, int] = {}
     if limits.cpu_ms is not None:
@@ -210,6 +233,9 @@ def _customer_script(
         ),
         "bindings": _bindings_for_vars(script.vars),
         "keep_bindings": list(KEEP_BINDINGS),
+        # Always explicit: an upload that leaves them out must not keep stale settings.
+        "logpush": customer_logpush(platform, customer),
+        "tail_consumers": tail_consumers(customer_tails(platform, customer)),
     }
     limits = _limits_metadata(effective_limits(repo, customer, script))
     if limits:
@@ -243,24 +269,65 @@ def _regular_worker(
     )
 
 
+def _plain_worker(
+    repo: PlatformRepo,
+    spec: OutboundWorker | TailWorker,
+    bindings: list[dict[str, Any]],
+) -> ScriptUpload:
+    platform = repo.platform
+    main_name = PurePosixPath(spec.main_module).name
+    modules = [_module(repo, spec.main_module, main_name)]
+    modules += [_module(repo, path, PurePosixPath(path).name) for path in spec.modules]
+    metadata: dict[str, Any] = {
+        "main_module": main_name,
+        "compatibility_date": spec.compatibility_date or platform.compatibility_date,
+        "compatibility_flags": sorted(spec.compatibility_flags),
+        "bindings": bindings,
+        "keep_bindings": list(KEEP_BINDINGS),
+    }
+    return ScriptUpload(metadata=metadata, modules=tuple(modules))
+
+
 def _outbound_workers(repo: PlatformRepo) -> tuple[DesiredWorker, ...]:
     platform = repo.platform
-    workers = []
-    for name in sorted(platform.outbound_workers):
-        spec = platform.outbound_workers[name]
-        main_name = PurePosixPath(spec.main_module).name
-        modules = [_module(repo, spec.main_module, main_name)]
-        modules += [_module(repo, path, PurePosixPath(path).name) for path in spec.modules]
-        metadata: dict[str, Any] = {
-            "main_module": main_name,
-            "compatibility_date": spec.compatibility_date or platform.compatibility_date,
-            "compatibility_flags": sorted(spec.compatibility_flags),
-            "bindings": [],
-            "keep_bindings": list(KEEP_BINDINGS),
-        }
-        upload = ScriptUpload(metadata=metadata, modules=tuple(modules))
-        workers.append(_regular_worker(platform.management_tag, WorkerKind.OUTBOUND, name, upload))
-    return tuple(workers)
+    return tuple(
+        _regular_worker(
+            platform.management_tag,
+            WorkerKind.OUTBOUND,
+            name,
+            _plain_worker(repo, platform.outbound_workers[name], []),
+        )
+        for name in sorted(platform.outbound_workers)
+    )
+
+
+def tail_worker_bindings(repo: PlatformRepo) -> list[dict[str, Any]]:
+    """What every tail Worker is told about the platform, to read its trace events.
+
+    Trace events carry the script's tags; these say which of them are the reconciler's
+    own, so a tail Worker can find the customer id among them.
+    """
+    platform = repo.platform
+    values = {
+        "WFP_DISPATCHER": platform.dispatcher.name,
+        "WFP_MANAGEMENT_TAG": platform.management_tag,
+        "WFP_NAMESPACE": platform.namespace,
+    }
+    return [{"type": "plain_text", "name": k, "text": v} for k, v in sorted(values.items())]
+
+
+def _tail_workers(repo: PlatformRepo) -> tuple[DesiredWorker, ...]:
+    platform = repo.platform
+    bindings = tail_worker_bindings(repo)
+    return tuple(
+        _regular_worker(
+            platform.management_tag,
+            WorkerKind.TAIL,
+            name,
+            _plain_worker(repo, platform.tail_workers[name], bindings),
+        )
+        for name in sorted(platform.tail_workers)
+    )
 
 
 def build_desired(repo: PlatformRepo, *, customers: Sequence[str] = ()) -> DesiredState:
@@ -299,7 +366,7 @@ def build_desired(repo: PlatformRepo, *, customers: Sequence[str] = ()) -> Desir
     return DesiredState(
         namespace=repo.platform.namespace,
         management_tag=repo.platform.management_tag,
-        outbound=_outbound_workers(repo),
+        outbound=_tail_workers(repo) + _outbound_workers(repo),
         scripts=scripts,
         dispatcher=dispatcher,
         commit=repo.commit,

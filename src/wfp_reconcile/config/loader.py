@@ -19,7 +19,7 @@ from wfp_reconcile.errors import ConfigError, ConfigProblem
 from .envvars import ENV_FIELDS, EnvError, expand
 from .files import read_module
 from .messages import problems_from_validation
-from .model import Customer, Platform, PlatformRepo
+from .model import Customer, OutboundWorker, Platform, PlatformRepo, TailWorker
 from .rules import CustomerEntry, PlatformEntry, check_repo, outbound_modules
 from .source import RepoSource, WorkTreeSource
 from .yamlread import YamlDoc, read_yaml
@@ -214,14 +214,17 @@ def _read_modules(
         here = PurePosixPath()
         for i, path in enumerate(p.platform_modules):
             wanted.append((platform.path, platform.doc, ("platform_modules", i), here, path))
-        for name, worker in p.outbound_workers.items():
-            for i, (_, path) in enumerate(outbound_modules(worker)):
-                loc: tuple[str | int, ...] = (
-                    ("outbound_workers", name, "main_module")
-                    if i == 0
-                    else ("outbound_workers", name, "modules", i - 1)
-                )
-                wanted.append((platform.path, platform.doc, loc, here, path))
+        groups: list[tuple[str, Mapping[str, OutboundWorker | TailWorker]]] = [
+            ("outbound_workers", p.outbound_workers),
+            ("tail_workers", p.tail_workers),
+        ]
+        for key, workers in groups:
+            for name, worker in workers.items():
+                for i, (_, path) in enumerate(outbound_modules(worker)):
+                    loc: tuple[str | int, ...] = (
+                        (key, name, "main_module") if i == 0 else (key, name, "modules", i - 1)
+                    )
+                    wanted.append((platform.path, platform.doc, loc, here, path))
     for entry in customers:
         for name, script in entry.customer.scripts.items():
             base = entry.directory

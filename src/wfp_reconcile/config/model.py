@@ -11,7 +11,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -30,7 +30,12 @@ __all__ = [
     "Routing",
     "Safety",
     "Script",
+    "TailWorker",
     "Token",
+    "customer_logpush",
+    "customer_tails",
+    "dispatcher_logpush",
+    "dispatcher_tails",
 ]
 
 SCRIPT_NAME_PATTERN = r"^[a-z0-9_][a-z0-9-_]*$"
@@ -105,6 +110,23 @@ class OutboundWorker(Model):
     """Names of the parameters the dispatcher passes; readable as ``env.<name>``."""
 
 
+class TailWorker(Model):
+    """A tail (trace) Worker: receives the trace events of the Workers it is attached to."""
+
+    main_module: RelPath
+    """Repository-relative path of its main module (it exports a ``tail(events)`` handler)."""
+    modules: tuple[RelPath, ...] = ()
+    """More modules (repository-relative paths), named in the bundle by file name."""
+    compatibility_date: CompatDate | None = None
+    """Compatibility date (YYYY-MM-DD); the platform's by default."""
+    compatibility_flags: tuple[str, ...] = ()
+    """Compatibility flags."""
+    all_scripts: bool = True
+    """Attach to every customer script whose customer does not set ``tail`` itself."""
+    dispatcher: bool = True
+    """Attach to the dispatch Worker."""
+
+
 class Dispatcher(Model):
     """The platform's dispatch Worker, generated from these declarations."""
 
@@ -120,6 +142,8 @@ class Dispatcher(Model):
     """Compatibility date of the dispatch Worker; the platform's by default."""
     admin_token_sha256: Sha256Hex | None = None
     """SHA-256 of the token that opens the status page at ``/_platform/``."""
+    logpush: bool | None = None
+    """Workers Logpush for the dispatch Worker; the platform's ``logpush`` by default."""
 
 
 class D1Database(Model):
@@ -159,6 +183,10 @@ class Platform(Model):
     """Modules injected into every customer bundle, by repository-relative path."""
     outbound_workers: Mapping[ScriptName, OutboundWorker] = Field(default_factory=dict)
     """Outbound (egress) Workers by Worker name."""
+    tail_workers: Mapping[ScriptName, TailWorker] = Field(default_factory=dict)
+    """Tail (trace) Workers by Worker name, deployed before anything that uses them."""
+    logpush: bool = False
+    """Workers Logpush for every customer script (and the dispatcher) unless overridden."""
     dispatcher: Dispatcher = Field(default_factory=Dispatcher)
     """The generated dispatch Worker."""
     d1: D1Database | None = None
@@ -233,6 +261,11 @@ class Customer(Model):
     """The outbound Worker every fetch() of this customer goes through."""
     suspended: bool = False
     """Leave this customer's scripts untouched (skipped by plan and apply)."""
+    tail: tuple[ScriptName, ...] | Literal[False] | None = None
+    """Tail Workers of this customer's scripts: a list of names, or ``false`` for none;
+    by default every tail Worker declared with ``all_scripts: true``."""
+    logpush: bool | None = None
+    """Workers Logpush for this customer's scripts; the platform's ``logpush`` by default."""
     scripts: Mapping[ScriptName, Script] = Field(default_factory=dict)
     """Scripts by Worker name (unique across all customers)."""
 
@@ -261,3 +294,28 @@ class PlatformRepo:
 
 def is_valid_script_name(name: str) -> bool:
     return len(name) <= 63 and _SCRIPT_NAME_RE.match(name) is not None
+
+
+def customer_tails(platform: Platform, customer: Customer) -> tuple[str, ...]:
+    """Names of the tail Workers attached to a customer's scripts, sorted."""
+    if customer.tail is False:
+        return ()
+    if customer.tail is None:
+        return tuple(sorted(n for n, w in platform.tail_workers.items() if w.all_scripts))
+    return tuple(sorted(set(customer.tail)))
+
+
+def dispatcher_tails(platform: Platform) -> tuple[str, ...]:
+    """Names of the tail Workers attached to the dispatch Worker, sorted."""
+    return tuple(sorted(n for n, w in platform.tail_workers.items() if w.dispatcher))
+
+
+def customer_logpush(platform: Platform, customer: Customer) -> bool:
+    """Whether Workers Logpush is on for a customer's scripts."""
+    return platform.logpush if customer.logpush is None else customer.logpush
+
+
+def dispatcher_logpush(platform: Platform) -> bool:
+    """Whether Workers Logpush is on for the dispatch Worker."""
+    d = platform.dispatcher
+    return platform.logpush if d.logpush is None else d.logpush

@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 
 from wfp_reconcile.errors import ConfigProblem
 
-from .model import Customer, OutboundWorker, Platform, Script
+from .model import Customer, OutboundWorker, Platform, Script, TailWorker
 from .yamlread import Loc, YamlDoc
 
 __all__ = [
@@ -89,8 +89,8 @@ def script_modules(
     return modules
 
 
-def outbound_modules(worker: OutboundWorker) -> list[tuple[str, str]]:
-    """``(name in the bundle, repository path)`` of an outbound Worker's modules."""
+def outbound_modules(worker: OutboundWorker | TailWorker) -> list[tuple[str, str]]:
+    """``(name in the bundle, repository path)`` of an outbound or tail Worker's modules."""
     return [(PurePosixPath(path).name, path) for path in (worker.main_module, *worker.modules)]
 
 
@@ -115,6 +115,7 @@ class _Checker:
         self.customer_id_rules()
         self.script_name_rules()
         self.outbound_rules()
+        self.tail_rules()
         self.tag_rules()
         self.bundle_rules()
         self.token_rules()
@@ -141,6 +142,20 @@ class _Checker:
                 (f"outbound Worker '{p.dispatcher.name}' has the dispatcher's name; rename one"),
                 key=True,
             )
+        for tail_name in p.tail_workers:
+            other = None
+            if tail_name == p.dispatcher.name:
+                other = "the dispatcher's name"
+            elif tail_name in p.outbound_workers:
+                other = "the name of an outbound Worker"
+            if other:
+                self.at(
+                    path,
+                    doc,
+                    ("tail_workers", tail_name),
+                    f"tail Worker '{tail_name}' has {other}; Worker names must be unique",
+                    key=True,
+                )
         seen: dict[str, int] = {}
         for i, module in enumerate(p.platform_modules):
             name = PurePosixPath(module).name
@@ -155,21 +170,27 @@ class _Checker:
                     ),
                 )
             seen.setdefault(name, i)
+        groups: list[tuple[str, str, Mapping[str, OutboundWorker | TailWorker]]] = [
+            ("outbound_workers", "outbound", p.outbound_workers),
+            ("tail_workers", "tail", p.tail_workers),
+        ]
+        for key, label, workers in groups:
+            for worker_name, any_worker in workers.items():
+                names: dict[str, int] = {}
+                for i, (name, _) in enumerate(outbound_modules(any_worker)):
+                    if name in names:
+                        loc: Loc = (key, worker_name, "modules", i - 1)
+                        self.at(
+                            path,
+                            doc,
+                            loc,
+                            (
+                                f"{label} Worker '{worker_name}' has two modules named '{name}'; "
+                                "module file names must be unique within a Worker"
+                            ),
+                        )
+                    names.setdefault(name, i)
         for worker_name, worker in p.outbound_workers.items():
-            names: dict[str, int] = {}
-            for i, (name, _) in enumerate(outbound_modules(worker)):
-                if name in names:
-                    loc: Loc = ("outbound_workers", worker_name, "modules", i - 1)
-                    self.at(
-                        path,
-                        doc,
-                        loc,
-                        (
-                            f"outbound Worker '{worker_name}' has two modules named '{name}'; "
-                            "module file names must be unique within a Worker"
-                        ),
-                    )
-                names.setdefault(name, i)
             for i, param in enumerate(worker.parameters):
                 reason = reserved_param_reason(param)
                 # Declaring what the dispatcher sets anyway documents the Worker's env.
@@ -238,6 +259,17 @@ class _Checker:
                         ),
                         key=True,
                     )
+                elif name in p.tail_workers:
+                    self.at(
+                        entry.path,
+                        entry.doc,
+                        loc,
+                        (
+                            f"script name '{name}' is the name of a tail Worker in "
+                            "platform.yaml; choose another name"
+                        ),
+                        key=True,
+                    )
                 if name in owners:
                     first_path, first_line = owners[name]
                     self.at(
@@ -289,6 +321,30 @@ class _Checker:
                         ),
                         key=True,
                     )
+
+    def tail_rules(self) -> None:
+        declared = self.platform.platform.tail_workers
+        for entry in self.customers:
+            tails = entry.customer.tail
+            if not tails:
+                continue
+            seen: set[str] = set()
+            for i, name in enumerate(tails):
+                loc: Loc = ("tail", i)
+                if name not in declared:
+                    known = ", ".join(sorted(declared)) or "none are declared"
+                    self.at(
+                        entry.path,
+                        entry.doc,
+                        loc,
+                        (
+                            f"tail Worker '{name}' is not declared in platform.yaml "
+                            f"tail_workers (declared: {known})"
+                        ),
+                    )
+                elif name in seen:
+                    self.at(entry.path, entry.doc, loc, f"tail Worker '{name}' is listed twice")
+                seen.add(name)
 
     def tag_rules(self) -> None:
         p = self.platform.platform
@@ -418,6 +474,10 @@ class _Checker:
         dated += [
             (path, doc, ("outbound_workers", name, "compatibility_date"), w.compatibility_date)
             for name, w in p.outbound_workers.items()
+        ]
+        dated += [
+            (path, doc, ("tail_workers", name, "compatibility_date"), t.compatibility_date)
+            for name, t in p.tail_workers.items()
         ]
         for entry in self.customers:
             dated += [

@@ -11,7 +11,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from wfp_reconcile.config.model import Customer, Limits, PlatformRepo, Script
+from wfp_reconcile.config.model import (
+    Customer,
+    Limits,
+    PlatformRepo,
+    customer_logpush,
+    customer_tails,
+)
+from wfp_reconcile.desired import effective_limits
 
 __all__ = [
     "CUSTOMER_ID_PARAM",
@@ -55,15 +62,6 @@ def _limits_json(limits: Limits) -> dict[str, int]:
     return out
 
 
-def _effective_limits(repo: PlatformRepo, customer: Customer, script: Script) -> Limits:
-    limits = repo.platform.default_limits
-    if customer.limits is not None:
-        limits = customer.limits.over(limits)
-    if script.limits is not None:
-        limits = script.limits.over(limits)
-    return limits
-
-
 def _outbound(repo: PlatformRepo, customer: Customer) -> tuple[str, dict[str, Any] | None]:
     """The binding a customer's scripts go through and the outbound parameter values."""
     ref = customer.outbound
@@ -95,6 +93,10 @@ def build_manifest(
             "plan": customer.plan,
             "suspended": customer.suspended,
             "tokens": sorted(t.sha256 for t in customer.tokens),
+            # Shown on the status page; tokens never are.
+            "outbound_worker": customer.outbound.worker if customer.outbound else None,
+            "tail": list(customer_tails(repo.platform, customer)),
+            "logpush": customer_logpush(repo.platform, customer),
         }
         binding, outbound = _outbound(repo, customer)
         for name in sorted(customer.scripts):
@@ -104,7 +106,7 @@ def build_manifest(
                 "access": script.access.value,
                 "binding": binding,
                 "fingerprint": fingerprints.get(name),
-                "limits": _limits_json(_effective_limits(repo, customer, script)),
+                "limits": _limits_json(effective_limits(repo, customer, script)),
             }
             if outbound is not None:
                 entry["outbound"] = outbound
@@ -114,6 +116,7 @@ def build_manifest(
         "commit": commit,
         "namespace": repo.platform.namespace,
         "routing": {"mode": dispatcher.routing.value, "domain": dispatcher.domain},
+        "admin_token_sha256": dispatcher.admin_token_sha256,
         "customers": customers,
         "scripts": dict(sorted(scripts.items())),
     }

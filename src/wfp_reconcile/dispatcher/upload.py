@@ -7,7 +7,7 @@ from importlib import resources
 from typing import Any
 
 from wfp_reconcile.bundle import Module, ScriptUpload
-from wfp_reconcile.config.model import PlatformRepo
+from wfp_reconcile.config.model import PlatformRepo, dispatcher_logpush, dispatcher_tails
 
 from .manifest import (
     CUSTOMER_ID_PARAM,
@@ -28,7 +28,7 @@ __all__ = [
 
 MAIN_MODULE = "dispatcher.mjs"
 MANIFEST_MODULE = "wfp-manifest.json"
-TEMPLATE_MODULES = (MAIN_MODULE, "dispatcher-core.mjs")
+TEMPLATE_MODULES = (MAIN_MODULE, "dispatcher-core.mjs", "status-page.mjs")
 
 _JS = "application/javascript+module"
 # A text module: Cloudflare's upload API has no JSON module type, so the template parses it.
@@ -85,5 +85,7 @@ def build_dispatcher_upload(
         "main_module": MAIN_MODULE,
         "compatibility_date": platform.dispatcher.compatibility_date or platform.compatibility_date,
         "bindings": dispatcher_bindings(repo),
+        "logpush": dispatcher_logpush(platform),
+        "tail_consumers": [{"service": name} for name in dispatcher_tails(platform)],
     }
     return ScriptUpload(metadata=metadata, modules=modules)

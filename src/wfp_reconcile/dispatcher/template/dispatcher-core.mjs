@@ -4,6 +4,8 @@
 // repository at apply time. This module has no Cloudflare-only imports so that Node's test
 // runner can exercise it against a stand-in namespace binding.
 
+import { isStatusPagePath, serveStatusPage } from "./status-page.mjs";
+
 const SCRIPT_NAME = /^[a-z0-9_][a-z0-9_-]{0,62}$/;
 const TOKEN_HEADER = "x-customer-token";
 
@@ -11,6 +13,7 @@ const TOKEN_HEADER = "x-customer-token";
 const INTERNAL_HEADER_PREFIXES = ["x-wfp-", "x-platform-"];
 const INTERNAL_HEADERS = new Set([
   TOKEN_HEADER,
+  "x-admin-token",
   "cf-access-jwt-assertion",
   "cf-access-authenticated-user-email",
   "cf-access-client-id",
@@ -117,7 +120,15 @@ export function routeRequest(manifest, url) {
   return SCRIPT_NAME.test(segment) ? { name: segment } : { invalid: true };
 }
 
+async function adminTokenMatches(manifest, token) {
+  if (!token || !manifest.admin_token_sha256) return false;
+  return constantTimeEqual(await sha256Hex(token), manifest.admin_token_sha256);
+}
+
 async function customerApi(manifest, request, url) {
+  if (isStatusPagePath(url.pathname)) {
+    return serveStatusPage(manifest, request, url, (token) => adminTokenMatches(manifest, token));
+  }
   if (url.pathname === "/_platform/health") {
     return jsonResponse(200, {
       status: "ok",
