@@ -14,12 +14,13 @@ from wfp_reconcile.actual import ActualState, fetch_actual
 from wfp_reconcile.apply import ApplyEvent, ApplyResult, PlanApplier
 from wfp_reconcile.cloudflare import CloudflareClient
 from wfp_reconcile.config.model import PlatformRepo
-from wfp_reconcile.desired import DesiredState, build_desired
+from wfp_reconcile.d1mirror import MirrorResult, plan_mirror, sync_mirror
+from wfp_reconcile.desired import DesiredState, WorkerKind, build_desired
 from wfp_reconcile.diff import compute_diff
-from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError
+from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError, WfpError
 from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
 
-__all__ = ["PlannedRun", "apply_plan", "plan_repo"]
+__all__ = ["PlannedRun", "ReconcileResult", "apply_plan", "plan_repo"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +30,17 @@ class PlannedRun:
     plan: Plan
     desired: DesiredState
     actual: ActualState
+
+
+@dataclasses.dataclass(frozen=True)
+class ReconcileResult(ApplyResult):
+    """An apply's operations and what the D1 mirror did (``None`` without a database)."""
+
+    mirror: MirrorResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return super().ok and (self.mirror is None or self.mirror.ok)
 
 
 def _check_scope(repo: PlatformRepo, customers: Collection[str]) -> None:
@@ -81,8 +93,14 @@ def plan_repo(
         adopt=adopt,
     )
     settings = client.settings
+    created_at = now_utc()
+    mirror = (
+        plan_mirror(client, repo, desired, changes, customers=customers, now=created_at)
+        if repo.platform.d1 is not None
+        else None
+    )
     plan = Plan(
-        created_at=now_utc(),
+        created_at=created_at,
         tool_version=__version__,
         account_id=repo.platform.account_id,
         namespace=desired.namespace,
@@ -103,6 +121,7 @@ def plan_repo(
         actual_count=len(actual.scripts),
         tags_from_list=actual.tags_from_list,
         create_namespace=not actual.namespace_exists,
+        d1=mirror,
     )
     return PlannedRun(plan=plan, desired=desired, actual=actual)
 
@@ -164,4 +183,31 @@ def apply_plan(
             )
     if plan.create_namespace:
         client.ensure_namespace(plan.namespace)
-    return PlanApplier(client, desired, on_event=on_event).apply(plan.changes)
+    result = PlanApplier(client, desired, on_event=on_event).apply(plan.changes)
+    return ReconcileResult(result.results, mirror=_mirror(plan, repo, client, desired, result))
+
+
+def _mirror(
+    plan: Plan,
+    repo: PlatformRepo,
+    client: CloudflareClient,
+    desired: DesiredState,
+    result: ApplyResult,
+) -> MirrorResult | None:
+    # Last, after deletes: deployed_scripts must record what is live now, so it runs
+    # even when some operations failed (their rows are kept as they were).
+    if repo.platform.d1 is None:
+        return None
+    failed = {r.change.name for r in result.failed if r.change.kind is WorkerKind.SCRIPT}
+    try:
+        return sync_mirror(
+            client,
+            repo,
+            desired,
+            plan.changes,
+            customers=plan.customers,
+            failed=failed,
+            now=now_utc(),
+        )
+    except WfpError as exc:
+        return MirrorResult(migrations_applied=(), tables={}, write_requests=0, error=exc.message)

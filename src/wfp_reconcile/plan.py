@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from wfp_reconcile.d1mirror.models import MirrorPlan
 from wfp_reconcile.diff import Action, Change
 from wfp_reconcile.errors import PlanError, UnsafePlanError
 
@@ -116,9 +117,13 @@ class Plan(BaseModel):
     tags_from_list: bool
     create_namespace: bool = False
     """The dispatch namespace does not exist yet; apply creates it first."""
+    d1: MirrorPlan | None = None
+    """Row changes of the D1 mirror, when platform.yaml names a database."""
 
     @property
     def has_changes(self) -> bool:
+        if self.d1 is not None and self.d1.has_changes:
+            return True
         return self.create_namespace or any(c.action.writes for c in self.changes)
 
     @property

@@ -9,8 +9,10 @@ import itertools
 from collections.abc import Iterable
 
 from wfp_reconcile.apply import ApplyResult
+from wfp_reconcile.d1mirror import MirrorResult, TableCounts
 from wfp_reconcile.desired import WorkerKind
 from wfp_reconcile.diff import Action, Change
+from wfp_reconcile.engine import ReconcileResult
 from wfp_reconcile.plan import Plan
 
 __all__ = [
@@ -94,6 +96,23 @@ def cost_line(plan: Plan) -> str:
     return f"Cost: {read}; apply needs {e.write_calls} write calls, {seconds} at {rate}."
 
 
+def _counts(counts: TableCounts) -> str:
+    return f"+{counts.insert} ~{counts.update} -{counts.delete}"
+
+
+def d1_lines(plan: Plan) -> list[str]:
+    """The D1 mirror's part of a plan: pending migrations, then row changes per table."""
+    if plan.d1 is None:
+        return []
+    lines = []
+    pending = plan.d1.pending_migrations
+    if pending:
+        versions = ", ".join(str(v) for v in pending)
+        lines.append(f"d1 schema: {len(pending)} migration(s) to apply ({versions})")
+    lines += [f"d1 {table}: {_counts(counts)}" for table, counts in plan.d1.tables.items()]
+    return lines
+
+
 def render_plan_text(plan: Plan, *, color: bool = False) -> str:
     """A Terraform-like plan: ``+ ~ -`` grouped by customer, then the summary."""
 
@@ -117,6 +136,10 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
         for change in changes:
             lines.append("  " + paint(_describe(change), SYMBOLS[change.action]))
             lines.extend(f"      {detail}" for detail in _field_lines(change))
+        lines.append("")
+    if plan.d1 is not None:
+        lines.append(f"D1 mirror (database {plan.d1.database}):")
+        lines += [f"  {line}" for line in d1_lines(plan)]
         lines.append("")
     lines.append(summary_line(plan))
     lines.append(cost_line(plan))
@@ -161,6 +184,9 @@ def render_plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
             f"The dispatch namespace `{plan.namespace}` does not exist yet: apply creates it.",
             "",
         ]
+    if plan.d1 is not None:
+        head += [f"D1 mirror (database `{plan.d1.database}`):", "", "```", *d1_lines(plan), "```"]
+        head.append("")
     if not plan.changes and not plan.create_namespace:
         head.append("No changes. The namespace matches the repository.")
         return "\n".join(head) + "\n"
@@ -178,16 +204,38 @@ def render_plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     return text
 
 
+def _mirror_line(mirror: MirrorResult) -> str:
+    if mirror.error is not None:
+        return f"failed: D1 mirror: {mirror.error}"
+    changed = [f"{t} {_counts(c)}" for t, c in mirror.tables.items() if c.total]
+    migrated = (
+        f"schema migrations {', '.join(str(v) for v in mirror.migrations_applied)} applied; "
+        if mirror.migrations_applied
+        else ""
+    )
+    if not changed:
+        return f"D1 mirror: {migrated}rows already up to date."
+    return f"D1 mirror: {migrated}{', '.join(changed)} in {mirror.write_requests} write requests."
+
+
 def render_apply_result(result: ApplyResult) -> str:
     """What succeeded and what failed, ending in a one-line summary."""
     lines = []
+    mirror = result.mirror if isinstance(result, ReconcileResult) else None
+    if mirror is not None:
+        lines.append(_mirror_line(mirror))
     for failed in result.failed:
         change = failed.change
         lines.append(
             f"failed: {change.action.value} {change.kind.value} {change.name}: {failed.error}"
         )
     ok, bad = len(result.succeeded), len(result.failed)
-    if bad:
+    if mirror is not None and not mirror.ok and not bad:
+        lines.append(
+            f"Apply finished with failures: {ok} operations succeeded but the D1 mirror "
+            "failed. Run apply again to retry it."
+        )
+    elif bad:
         lines.append(
             f"Apply finished with failures: {ok} succeeded, {bad} failed. "
             "Run apply again to retry; completed operations are not repeated."

@@ -1,0 +1,196 @@
+"""The D1 mirror end to end: the CLI against the emulator, rows checked in the SQLite file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from wfp_reconcile.desired import parse_fingerprint_tag
+
+from .conftest import D1Repo
+
+TOKEN_SHA = "a" * 64
+
+
+def _seed(repo: D1Repo) -> None:
+    repo.customer(
+        "acme",
+        {"acme-web": {}, "acme-api": {"limits": {"cpu_ms": 10}, "access": "token"}},
+        tokens=[{"name": "ci", "sha256": TOKEN_SHA}],
+        outbound={"worker": "egress", "params": {"allow_hosts": ["example.com"]}},
+    )
+    repo.customer("globex", ["globex-site"], plan="advanced", suspended=False)
+
+
+def test_apply_writes_rows_that_match_the_repository_and_the_namespace(
+    d1_repo, apply_repo, emulator_client
+):
+    _seed(d1_repo)
+    code, out, err = apply_repo()
+    assert code == 0, err
+    assert "D1 mirror: schema migrations 1, 2 applied;" in out
+
+    assert d1_repo.rows("SELECT id, name, plan, suspended FROM customers ORDER BY id") == [
+        ("acme", "Acme", "basic", 0),
+        ("globex", "Globex", "advanced", 0),
+    ]
+    assert d1_repo.rows("SELECT customer_id, name, sha256 FROM customer_tokens") == [
+        ("acme", "ci", TOKEN_SHA)
+    ]
+    assert d1_repo.rows(
+        "SELECT script, customer_id, cpu_ms, subrequests, outbound_worker, outbound_params, "
+        "access FROM script_settings ORDER BY script"
+    ) == [
+        ("acme-api", "acme", 10, 20, "egress", '{"allow_hosts":["example.com"]}', "token"),
+        ("acme-web", "acme", 50, 20, "egress", '{"allow_hosts":["example.com"]}', "public"),
+        ("globex-site", "globex", 50, 20, None, "{}", "public"),
+    ]
+    live = {
+        s.id: parse_fingerprint_tag(s.tags or ()) for s in emulator_client.list_scripts("test-ns")
+    }
+    deployed = d1_repo.rows(
+        "SELECT script, customer_id, fingerprint, commit_sha, deployed_at FROM deployed_scripts"
+    )
+    assert {row[0]: row[2] for row in deployed} == live
+    assert {row[0]: row[1] for row in deployed} == {
+        "acme-api": "acme",
+        "acme-web": "acme",
+        "globex-site": "globex",
+    }
+    assert all(row[3] is None and row[4].endswith("Z") for row in deployed)  # work tree
+
+
+def test_a_second_apply_changes_nothing_and_writes_nothing(d1_repo, apply_repo, run):
+    _seed(d1_repo)
+    assert apply_repo()[0] == 0
+    before = d1_repo.change_counter()
+    tables_before = d1_repo.rows("SELECT * FROM deployed_scripts ORDER BY script")
+
+    code, out, err = run("plan", "--repo", str(d1_repo.root), "--detailed-exitcode")
+    assert code == 0, err
+    assert "d1 customers: +0 ~0 -0" in out
+    code, out, err = apply_repo()
+    assert code == 0, err
+    assert "No changes." in out
+
+    assert d1_repo.change_counter() == before
+    assert d1_repo.rows("SELECT * FROM deployed_scripts ORDER BY script") == tables_before
+
+
+def test_an_apply_with_namespace_changes_rewrites_only_the_rows_that_differ(d1_repo, apply_repo):
+    _seed(d1_repo)
+    assert apply_repo()[0] == 0
+    rows = {r[0]: r for r in d1_repo.rows("SELECT * FROM deployed_scripts")}
+    d1_repo.touch_module("acme", "acme-web", "new code")
+
+    code, out, err = apply_repo()
+    assert code == 0, err
+    assert "d1 deployed_scripts: +0 ~1 -0" in out
+    assert "D1 mirror: deployed_scripts +0 ~1 -0 in 1 write requests." in out
+    after = {r[0]: r for r in d1_repo.rows("SELECT * FROM deployed_scripts")}
+    assert after["acme-api"] == rows["acme-api"]  # same fingerprint: deployed_at kept
+    assert after["globex-site"] == rows["globex-site"]
+    assert after["acme-web"][2] != rows["acme-web"][2]
+    assert after["acme-web"][4] >= rows["acme-web"][4]
+
+
+def test_removing_a_customer_removes_all_of_its_rows(d1_repo, apply_repo, run):
+    _seed(d1_repo)
+    assert apply_repo()[0] == 0
+    d1_repo.remove_customer("acme")
+
+    code, out, err = run("plan", "--repo", str(d1_repo.root))
+    assert code == 0, err
+    assert "d1 customers: +0 ~0 -1" in out
+    assert "d1 script_settings: +0 ~0 -2" in out
+    code, out, err = apply_repo()
+    assert code == 0, err
+
+    for table in ("customers", "customer_tokens", "script_settings", "deployed_scripts"):
+        column = "id" if table == "customers" else "customer_id"
+        assert d1_repo.rows(f"SELECT * FROM {table} WHERE {column} = 'acme'") == []
+    assert d1_repo.rows("SELECT id FROM customers") == [("globex",)]
+    assert d1_repo.rows("SELECT script FROM deployed_scripts") == [("globex-site",)]
+
+
+def test_token_rows_hold_only_the_hash_never_the_token(d1_repo, apply_repo, run):
+    _seed(d1_repo)
+    code, out, err = run("token", "create", "globex", "deploy", "--repo", str(d1_repo.root))
+    assert code == 0, err
+    token = out.strip().splitlines()[0]
+    assert len(token) >= 20
+    code, out, err = apply_repo()
+    assert code == 0, err
+    assert token not in out + err
+
+    assert token.encode() not in d1_repo.db_file.read_bytes()
+    names = [r[0] for r in d1_repo.rows("SELECT name FROM sqlite_master WHERE type='table'")]
+    for name in names:
+        for row in d1_repo.rows(f'SELECT * FROM "{name}"'):
+            assert all(token not in str(value) for value in row)
+    tokens = dict(
+        d1_repo.rows("SELECT name, sha256 FROM customer_tokens WHERE customer_id='globex'")
+    )
+    assert set(tokens) == {"deploy"} and len(tokens["deploy"]) == 64
+
+
+def test_plan_formats_show_row_changes_per_table(d1_repo, run):
+    _seed(d1_repo)
+    args = ["plan", "--repo", str(d1_repo.root)]
+    code, out, err = run(*args)
+    assert code == 0, err
+    assert "D1 mirror (database platform-db):" in out
+    assert "d1 schema: 2 migration(s) to apply (1, 2)" in out
+    assert "d1 customers: +2 ~0 -0" in out
+    assert "d1 customer_tokens: +1 ~0 -0" in out
+    assert "d1 deployed_scripts: +3 ~0 -0" in out
+
+    code, out, err = run(*args, "--format", "json")
+    assert code == 0, err
+    d1 = json.loads(out)["d1"]
+    assert d1["database"] == "platform-db"
+    assert d1["pending_migrations"] == [1, 2]
+    assert d1["tables"]["script_settings"] == {"insert": 3, "update": 0, "delete": 0}
+
+    code, out, err = run(*args, "--format", "markdown")
+    assert code == 0, err
+    assert "d1 customers: +2 ~0 -0" in out
+
+
+def test_only_d1_changes_still_make_plan_report_changes(d1_repo, apply_repo, run):
+    _seed(d1_repo)
+    assert apply_repo()[0] == 0
+    d1_repo.edit_customer("globex", name="Globex Corporation")
+
+    code, out, err = run("plan", "--repo", str(d1_repo.root), "--detailed-exitcode")
+    assert code == 2, err
+    assert "d1 customers: +0 ~1 -0" in out
+    before = d1_repo.change_counter()
+    assert apply_repo()[0] == 0
+    assert d1_repo.change_counter() > before
+    assert d1_repo.rows("SELECT name FROM customers WHERE id='globex'") == [("Globex Corporation",)]
+
+
+def test_a_missing_database_is_a_clear_error(d1_repo, run):
+    _seed(d1_repo)
+    d1_repo.platform["d1"]["database_id"] = "00000000-0000-0000-0000-000000000000"
+    d1_repo.write_platform()
+    code, out, err = run("plan", "--repo", str(d1_repo.root))
+    assert code == 1
+    assert "The D1 database 'platform-db'" in err
+    assert "does not exist" in err and "d1.database_id" in err
+
+
+def test_apply_from_a_revision_records_the_commit(d1_repo, apply_repo):
+    _seed(d1_repo)
+    git = ["git", "-C", str(d1_repo.root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "seed"], check=True)
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+    code, out, err = apply_repo("--ref", "HEAD")
+    assert code == 0, err
+    assert {r[0] for r in d1_repo.rows("SELECT commit_sha FROM deployed_scripts")} == {head}
