@@ -51,8 +51,10 @@ class InternalEndpoints:
             "compatibility_date": metadata.get("compatibility_date"),
             "compatibility_flags": metadata.get("compatibility_flags", []),
             "bindings": metadata.get("bindings", []),
-            "tags": [],
+            "tags": list(metadata.get("tags", [])),
             "limits": None,
+            "logpush": bool(metadata.get("logpush", False)),
+            "tail_consumers": list(metadata.get("tail_consumers", [])),
             "modules": modules,
         }
         record["etag"] = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()

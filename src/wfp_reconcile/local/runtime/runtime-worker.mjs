@@ -7,6 +7,9 @@
 //   customer script from the emulator and runs it in its own isolate;
 // - `Outbound` is every customer script's globalOutbound when its binding has an outbound
 //   Worker: it runs that Worker with the dispatch's outbound parameters on `env`.
+// - `Tail` receives the trace events of a Worker that names tail consumers (Worker Loader
+//   `tails`): it prints one `wfp-tail {...}` line per event (what `wfp-reconcile dev`
+//   shows) and runs the tail Worker's `tail()` handler with the events, as Cloudflare does.
 // Code is read from the emulator's /__emulator endpoints; a cheap state counter tells when
 // anything changed, so uploads go live without restarting workerd.
 import { WorkerEntrypoint } from "cloudflare:workers";
@@ -121,6 +124,96 @@ function plainEnv(rec) {
   return out;
 }
 
+// Request headers that carry credentials never reach a tail Worker or the log.
+const REDACTED_HEADERS = new Set([
+  "authorization",
+  "cookie",
+  "set-cookie",
+  "x-customer-token",
+  "x-admin-token",
+  "cf-access-jwt-assertion",
+  "cf-access-client-secret",
+]);
+
+function redactUrl(raw) {
+  try {
+    const url = new URL(raw);
+    for (const key of [...url.searchParams.keys()]) {
+      if (/token|secret|password|key/i.test(key)) url.searchParams.set(key, "REDACTED");
+    }
+    return url.href;
+  } catch {
+    return String(raw);
+  }
+}
+
+function plainTraceEvent(item, who) {
+  const event = item.event ?? null;
+  let plainEvent = null;
+  if (event && event.request) {
+    const headers = {};
+    for (const [k, v] of Object.entries(event.request.headers || {})) {
+      headers[k] = REDACTED_HEADERS.has(k.toLowerCase()) ? "REDACTED" : v;
+    }
+    plainEvent = {
+      request: { url: redactUrl(event.request.url), method: event.request.method, headers },
+      response: event.response ? { status: event.response.status } : undefined,
+    };
+  } else if (event) {
+    plainEvent = JSON.parse(JSON.stringify(event));
+  }
+  // workerd does not know which script a dynamically loaded Worker is; the runtime does.
+  return {
+    scriptName: who.script,
+    dispatchNamespace: who.namespace ?? null,
+    scriptTags: who.tags ?? [],
+    outcome: item.outcome,
+    cpuTime: item.cpuTime ?? 0,
+    wallTime: item.wallTime ?? 0,
+    eventTimestamp: item.eventTimestamp ?? Date.now(),
+    truncated: Boolean(item.truncated),
+    exceptions: (item.exceptions || []).map((e) => ({
+      name: e.name,
+      message: e.message,
+      timestamp: e.timestamp,
+    })),
+    logs: (item.logs || []).map((l) => ({
+      level: l.level,
+      message: JSON.parse(JSON.stringify(l.message ?? [])),
+      timestamp: l.timestamp,
+    })),
+    event: plainEvent,
+  };
+}
+
+// The tail Worker's tail() behind a fetch(), so plain JSON crosses the isolate boundary.
+function tailEntry(mainModule) {
+  return `
+import * as main from ${JSON.stringify("./" + mainModule)};
+export default {
+  async fetch(request, env, ctx) {
+    const handler = main.default;
+    if (!handler || typeof handler.tail !== "function") {
+      return new Response("this Worker has no tail() handler", { status: 501 });
+    }
+    await handler.tail(await request.json(), env, ctx);
+    return new Response(null, { status: 204 });
+  },
+};
+`;
+}
+
+function tailStubs(ctx, rec, namespace) {
+  const consumers = Array.isArray(rec.tail_consumers) ? rec.tail_consumers : [];
+  return consumers
+    .filter((c) => c && typeof c.service === "string")
+    .map((c) =>
+      ctx.exports.Tail({
+        props: { service: c.service, script: rec.name, namespace, tags: rec.tags ?? [] },
+      }),
+    );
+}
+
 function workerCode(env, rec, extra = {}) {
   const modules = {};
   for (const m of rec.modules) {
@@ -194,7 +287,8 @@ async function serveDispatcher(request, env, ctx) {
   }
   const nsBindings = (rec.bindings || []).filter((b) => b.type === "dispatch_namespace");
   const worker = env.LOADER.get(`dispatcher:${rec.name}@${rec.etag}`, async () => {
-    const code = workerCode(env, rec);
+    const tails = tailStubs(ctx, rec, null);
+    const code = workerCode(env, rec, tails.length ? { tails } : {});
     for (const b of nsBindings) {
       code.env["__wfp_ns_" + b.name] = ctx.exports.Namespace({
         props: { namespace: b.namespace, outbound: b.outbound ?? null },
@@ -226,6 +320,8 @@ export class Namespace extends WorkerEntrypoint {
         : {};
       // Passed on like Cloudflare does; open-source workerd does not enforce them.
       if (limits) extra.limits = limits;
+      const tails = tailStubs(this.ctx, rec, namespace);
+      if (tails.length) extra.tails = tails;
       return workerCode(this.env, rec, extra);
     });
     return worker.getEntrypoint().fetch(request);
@@ -244,6 +340,52 @@ export class Outbound extends WorkerEntrypoint {
       return code;
     });
     return worker.getEntrypoint().fetch(request);
+  }
+}
+
+export class Tail extends WorkerEntrypoint {
+  async tail(events) {
+    const { service, script, namespace, tags } = this.ctx.props;
+    const plain = events.map((item) => plainTraceEvent(item, { script, namespace, tags }));
+    for (const e of plain) {
+      console.log(
+        "wfp-tail " +
+          JSON.stringify({
+            consumer: service,
+            script: e.scriptName,
+            namespace: e.dispatchNamespace,
+            tags: e.scriptTags,
+            outcome: e.outcome,
+            cpu_ms: e.cpuTime,
+            wall_ms: e.wallTime,
+            status: e.event?.response?.status ?? null,
+            method: e.event?.request?.method ?? null,
+            url: e.event?.request?.url ?? null,
+            exceptions: e.exceptions.map((x) => `${x.name}: ${x.message}`),
+          }),
+      );
+    }
+    const rec = await loadRecord(this.env, workerPath(this.env, service));
+    if (!rec) {
+      console.error(`wfp runtime: tail Worker '${service}' is not deployed to the local API`);
+      return;
+    }
+    const worker = this.env.LOADER.get(`tail:${service}@${rec.etag}`, async () => {
+      const code = workerCode(this.env, rec);
+      code.modules["__wfp_tail_entry.mjs"] = { js: tailEntry(rec.main_module) };
+      code.mainModule = "__wfp_tail_entry.mjs";
+      return code;
+    });
+    const res = await worker.getEntrypoint().fetch("http://tail.internal/", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(plain),
+    });
+    if (!res.ok) {
+      console.error(`wfp runtime: tail Worker '${service}' failed (${res.status}): ${await res.text()}`);
+    } else {
+      await res.body?.cancel();
+    }
   }
 }
 
