@@ -1,0 +1,227 @@
+"""Migrations, row diffs and deployed-script rows, against the emulator's real SQLite."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from wfp_reconcile.cloudflare import CloudflareClient
+from wfp_reconcile.config import load_repo_dir
+from wfp_reconcile.d1mirror import (
+    MIGRATIONS,
+    Migration,
+    SchemaState,
+    apply_migrations,
+    pending_migrations,
+    read_snapshot,
+    sync_mirror,
+)
+from wfp_reconcile.d1mirror.rowdiff import RowOp, diff_rows
+from wfp_reconcile.d1mirror.rows import deployed_rows
+from wfp_reconcile.d1mirror.schema import CUSTOMERS, DEPLOYED_SCRIPTS
+from wfp_reconcile.d1mirror.write import statement_for
+from wfp_reconcile.desired import WorkerKind, build_desired
+from wfp_reconcile.diff import Action, Change
+from wfp_reconcile.errors import PlanError
+
+from .conftest import D1Repo
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER")
+
+
+@dataclasses.dataclass
+class SpyD1:
+    """Forwards to the real client and remembers every statement sent."""
+
+    client: CloudflareClient
+    sql: list[str] = dataclasses.field(default_factory=list)
+
+    def d1_query(self, database_id: str, sql: str, params: Sequence[Any] = ()) -> Any:
+        self.sql.append(sql)
+        return self.client.d1_query(database_id, sql, params)
+
+    def d1_batch(self, database_id: str, statements: Sequence[tuple[str, Sequence[Any]]]) -> Any:
+        self.sql += [s for s, _ in statements]
+        return self.client.d1_batch(database_id, statements)
+
+    @property
+    def writes(self) -> list[str]:
+        return [s for s in self.sql if s.lstrip().upper().startswith(WRITES)]
+
+
+def test_migrations_have_increasing_versions_and_never_drop_anything():
+    versions = [m.version for m in MIGRATIONS]
+    assert versions == sorted(versions) == list(range(1, len(versions) + 1))
+    for migration in MIGRATIONS:
+        for sql in migration.statements:
+            assert not sql.upper().startswith(("DROP", "DELETE")), sql
+            assert "DROP " not in sql.upper()
+
+
+def test_migrations_apply_in_order_and_rerunning_them_sends_nothing(d1_repo, emulator_client):
+    spy = SpyD1(emulator_client)
+    fresh = read_snapshot(spy, d1_repo.database_id).schema
+    assert [m.version for m in pending_migrations(fresh)] == [1, 2]
+
+    assert apply_migrations(spy, d1_repo.database_id, fresh, now="2026-01-01T00:00:00Z") == (1, 2)
+    recorded = d1_repo.rows("SELECT version, checksum FROM wfp_schema_migrations ORDER BY version")
+    assert recorded == [(m.version, m.checksum) for m in MIGRATIONS]
+
+    spy.sql.clear()
+    current = read_snapshot(spy, d1_repo.database_id).schema
+    assert pending_migrations(current) == ()
+    assert apply_migrations(spy, d1_repo.database_id, current, now="later") == ()
+    assert spy.writes == []
+
+
+def test_a_later_migration_is_applied_on_top_of_earlier_ones(d1_repo, emulator_client):
+    first = read_snapshot(emulator_client, d1_repo.database_id).schema
+    assert apply_migrations(emulator_client, d1_repo.database_id, first, now="t1") == (1, 2)
+    emulator_client.d1_query(
+        d1_repo.database_id, "INSERT INTO customers VALUES ('keep', 'Keep', 'basic', 0)"
+    )
+    extra = Migration(3, "notes", ("ALTER TABLE customers ADD COLUMN note TEXT",))
+    schema = read_snapshot(emulator_client, d1_repo.database_id).schema
+    assert [m.version for m in pending_migrations(schema, (*MIGRATIONS, extra))] == [3]
+    assert apply_migrations(
+        emulator_client, d1_repo.database_id, schema, now="t2", migrations=(*MIGRATIONS, extra)
+    ) == (3,)
+    assert d1_repo.rows("SELECT id, note FROM customers") == [("keep", None)]
+
+
+def test_a_database_migrated_by_a_newer_tool_is_refused():
+    schema = SchemaState(tables=frozenset(), applied={1: MIGRATIONS[0].checksum, 99: "x"})
+    with pytest.raises(PlanError, match="migration 99.*upgrade wfp-reconcile"):
+        pending_migrations(schema)
+
+
+def test_an_edited_migration_is_refused():
+    schema = SchemaState(tables=frozenset(), applied={1: "0" * 64})
+    with pytest.raises(PlanError, match="another checksum"):
+        pending_migrations(schema)
+
+
+def test_a_clashing_table_from_another_tool_fails_the_migration_and_keeps_its_data(
+    d1_repo, emulator_client
+):
+    emulator_client.d1_query(d1_repo.database_id, "CREATE TABLE customers (token TEXT)")
+    emulator_client.d1_query(d1_repo.database_id, "INSERT INTO customers VALUES ('old')")
+    schema = read_snapshot(emulator_client, d1_repo.database_id).schema
+    with pytest.raises(PlanError, match="migration 1 .* failed.*separate database"):
+        apply_migrations(emulator_client, d1_repo.database_id, schema, now="t")
+    assert d1_repo.rows("SELECT * FROM customers") == [("old",)]
+    assert "wfp_schema_migrations" not in {
+        r[0] for r in d1_repo.rows("SELECT name FROM sqlite_master WHERE type='table'")
+    }
+
+
+def test_sync_twice_sends_only_reads_the_second_time(d1_repo, emulator_client):
+    d1_repo.customer("acme", ["acme-web"], tokens=[{"name": "ci", "sha256": "b" * 64}])
+    repo = load_repo_dir(d1_repo.root)
+    desired = build_desired(repo)
+    spy = SpyD1(emulator_client)
+
+    first = sync_mirror(spy, repo, desired, (), now="2026-01-01T00:00:00Z")
+    assert first.migrations_applied == (1, 2)
+    assert {t: c.insert for t, c in first.tables.items()} == {
+        "customers": 1,
+        "customer_tokens": 1,
+        "script_settings": 1,
+        "deployed_scripts": 1,
+    }
+    spy.sql.clear()
+    second = sync_mirror(spy, repo, desired, (), now="2026-01-02T00:00:00Z")
+    assert second.write_requests == 0
+    assert all(c.total == 0 for c in second.tables.values())
+    assert spy.writes == []
+    assert len(spy.sql) == 1 + 1 + 4  # table list, then one batch: migrations + 4 tables
+
+
+def test_a_customer_scoped_sync_leaves_other_customers_rows_alone(d1_repo, emulator_client):
+    d1_repo.customer("acme", ["acme-web"])
+    d1_repo.customer("globex", ["globex-site"])
+    repo = load_repo_dir(d1_repo.root)
+    sync_mirror(emulator_client, repo, build_desired(repo), (), now="t")
+    d1_repo.edit_customer("globex", name="Renamed")
+    d1_repo.edit_customer("acme", plan="advanced")
+    repo = load_repo_dir(d1_repo.root)
+
+    result = sync_mirror(
+        emulator_client,
+        repo,
+        build_desired(repo, customers=["acme"]),
+        (),
+        customers=["acme"],
+        now="t",
+    )
+    assert result.tables["customers"].update == 1
+    assert d1_repo.rows("SELECT id, name, plan FROM customers ORDER BY id") == [
+        ("acme", "Acme", "advanced"),
+        ("globex", "Globex", "basic"),
+    ]
+    assert d1_repo.rows("SELECT script FROM deployed_scripts ORDER BY script") == [
+        ("acme-web",),
+        ("globex-site",),
+    ]
+
+
+def _script_change(action: Action, name: str) -> Change:
+    return Change(action=action, kind=WorkerKind.SCRIPT, name=name, customer="acme")
+
+
+def _desired(d1_repo: D1Repo, names: list[str]):
+    d1_repo.customer("acme", names)
+    return build_desired(load_repo_dir(d1_repo.root))
+
+
+def test_deployed_rows_follow_what_is_live(d1_repo):
+    desired = _desired(d1_repo, ["ok", "new", "broken", "stuck", "frozen"])
+    fp = {w.name: w.fingerprint.short for w in desired.scripts}
+    existing = {
+        ("ok",): ("ok", "acme", fp["ok"], "c0", "t0"),
+        ("broken",): ("broken", "acme", "oldfp", "c0", "t0"),
+        ("frozen",): ("frozen", "acme", "oldfp", "c0", "t0"),
+        ("gone",): ("gone", "acme", "x", "c0", "t0"),
+        ("undeletable",): ("undeletable", "acme", "x", "c0", "t0"),
+        ("vanished",): ("vanished", "acme", "x", "c0", "t0"),
+    }
+    changes = [
+        _script_change(Action.CREATE, "new"),
+        _script_change(Action.UPDATE, "broken"),
+        _script_change(Action.CREATE, "stuck"),
+        _script_change(Action.SKIPPED, "frozen"),
+        _script_change(Action.DELETE, "gone"),
+        _script_change(Action.DELETE, "undeletable"),
+    ]
+    rows = deployed_rows(
+        desired, changes, existing, failed={"broken", "stuck", "undeletable"}, now="t1"
+    )
+    assert rows[("ok",)] == existing[("ok",)]  # unchanged fingerprint: deployed_at kept
+    assert rows[("new",)] == ("new", "acme", fp["new"], None, "t1")
+    assert rows[("broken",)] == existing[("broken",)]  # upload failed: still the old code
+    assert ("stuck",) not in rows  # never got live
+    assert rows[("frozen",)] == existing[("frozen",)]  # suspended: untouched
+    assert ("gone",) not in rows
+    assert rows[("undeletable",)] == existing[("undeletable",)]
+    assert ("vanished",) not in rows  # neither declared nor in the namespace any more
+
+
+def test_row_diff_finds_inserts_updates_and_deletes_by_key():
+    desired = {("a",): ("a", "A", "basic", 0), ("b",): ("b", "B", "pro", 1)}
+    actual = {("b",): ("b", "B", "pro", 0), ("c",): ("c", "C", "basic", 0)}
+    ops = {(c.op, c.key) for c in diff_rows(CUSTOMERS, desired, actual)}
+    assert ops == {(RowOp.INSERT, ("a",)), (RowOp.UPDATE, ("b",)), (RowOp.DELETE, ("c",))}
+    assert diff_rows(CUSTOMERS, desired, desired) == ()
+
+
+def test_writes_are_upserts_and_deletes_by_key():
+    (insert,) = diff_rows(DEPLOYED_SCRIPTS, {("s",): ("s", "acme", "fp", None, "t")}, {})
+    sql, params = statement_for(insert)
+    assert sql.startswith('INSERT INTO "deployed_scripts"')
+    assert 'ON CONFLICT ("script") DO UPDATE SET "customer_id" = excluded."customer_id"' in sql
+    assert params == ["s", "acme", "fp", None, "t"]
+    (delete,) = diff_rows(CUSTOMERS, {}, {("x",): ("x", "X", "basic", 0)})
+    assert statement_for(delete) == ('DELETE FROM "customers" WHERE "id" = ?', ["x"])
