@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 
+from wfp_reconcile.config import load_repo_dir
 from wfp_reconcile.desired import parse_fingerprint_tag
+from wfp_reconcile.engine import ReconcileResult, apply_plan, plan_repo
+from wfp_reconcile.local.emulator import FaultConfig
 
 from .conftest import D1Repo
 
@@ -194,3 +197,28 @@ def test_apply_from_a_revision_records_the_commit(d1_repo, apply_repo):
     code, out, err = apply_repo("--ref", "HEAD")
     assert code == 0, err
     assert {r[0] for r in d1_repo.rows("SELECT commit_sha FROM deployed_scripts")} == {head}
+
+
+def test_a_failed_upload_keeps_its_old_row_while_the_rest_are_recorded(
+    d1_repo, apply_repo, cf, emulator_client
+):
+    _seed(d1_repo)
+    assert apply_repo()[0] == 0
+    old = d1_repo.rows("SELECT * FROM deployed_scripts WHERE script = 'acme-web'")
+    d1_repo.touch_module("acme", "acme-web", "v2")
+    d1_repo.touch_module("acme", "acme-api", "v2")
+    cf.set_faults(FaultConfig(fail_scripts=("acme-web",)))
+
+    repo = load_repo_dir(d1_repo.root)
+    run = plan_repo(repo, emulator_client)
+    result = apply_plan(run.plan, repo, emulator_client, verify_state=False)
+
+    assert [r.change.name for r in result.failed] == ["acme-web"]
+    assert isinstance(result, ReconcileResult) and result.mirror is not None
+    assert result.mirror.ok and result.mirror.tables["deployed_scripts"].update == 1
+    assert d1_repo.rows("SELECT * FROM deployed_scripts WHERE script = 'acme-web'") == old
+    api = run.desired.script("acme-api")
+    assert api is not None
+    assert d1_repo.rows("SELECT fingerprint FROM deployed_scripts WHERE script = 'acme-api'") == [
+        (api.fingerprint.short,)
+    ]
