@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import PurePosixPath
 
@@ -94,6 +95,9 @@ def outbound_modules(worker: OutboundWorker | TailWorker) -> list[tuple[str, str
     return [(PurePosixPath(path).name, path) for path in (worker.main_module, *worker.modules)]
 
 
+_URL_SEGMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
 class _Checker:
     def __init__(
         self, platform: PlatformEntry, customers: list[CustomerEntry], sizes: Mapping[str, int]
@@ -124,6 +128,19 @@ class _Checker:
 
     def platform_rules(self) -> None:
         p, path, doc = self.platform.platform, self.platform.path, self.platform.doc
+        # Both end up as URL path segments: '.', '..' or a '/' would address another
+        # resource of the API than the one named (after ${VAR} expansion, so checked here).
+        for field, value in (("account_id", p.account_id), ("namespace", p.namespace)):
+            if not _URL_SEGMENT_RE.match(value):
+                self.at(
+                    path,
+                    doc,
+                    (field,),
+                    (
+                        f"{field} '{value}' may only contain letters, digits, '-', '_' and "
+                        "'.', and must start with a letter or digit"
+                    ),
+                )
         if p.dispatcher.routing == "host" and not p.dispatcher.domain:
             self.at(
                 path,
