@@ -81,6 +81,14 @@ TOKEN_HINT = (
     "`wfp-reconcile token create CUSTOMER NAME`, which stores only its SHA-256"
 )
 
+TAIL_WORKER = "tail_workers:\n  trace:\n    main_module: platform/trace.mjs\n"
+TRACE_FILE = write("platform/trace.mjs", "export default { tail() {} };\n")
+
+
+def with_tail(*mutations: Mutation) -> Mutation:
+    return both(edit(P, "default_limits:", TAIL_WORKER + "default_limits:"), TRACE_FILE, *mutations)
+
+
 CASES = [
     pytest.param(
         edit(P, "namespace: test-ns", "namespace: [test-ns"),
@@ -361,6 +369,51 @@ CASES = [
         "platform.yaml:11:9: parameter 'cf_zone' is reserved: names starting with 'cf_' "
         "belong to the platform; remove it from the list",
         id="reserved-declared-parameter",
+    ),
+    pytest.param(
+        with_tail(edit(B, "plan: advanced\n", "plan: advanced\ntail: [trace, tracer]\n")),
+        "customers/beta/customer.yaml:4:15: tail Worker 'tracer' is not declared in "
+        "platform.yaml tail_workers (declared: trace)",
+        id="tail-worker-not-declared",
+    ),
+    pytest.param(
+        with_tail(edit(B, "plan: advanced\n", "plan: advanced\ntail: [trace, trace]\n")),
+        "customers/beta/customer.yaml:4:15: tail Worker 'trace' is listed twice",
+        id="tail-worker-listed-twice",
+    ),
+    pytest.param(
+        with_tail(edit(B, "plan: advanced\n", "plan: advanced\ntail: true\n")),
+        "customers/beta/customer.yaml:4:7: tail: must be a list of names or false, "
+        "not the boolean true",
+        id="tail-true-is-not-a-choice",
+    ),
+    pytest.param(
+        with_tail(edit(P, "  trace:\n", "  egress:\n")),
+        "platform.yaml:12:3: tail Worker 'egress' has the name of an outbound Worker; "
+        "Worker names must be unique",
+        id="tail-worker-named-like-an-outbound-worker",
+    ),
+    pytest.param(
+        with_tail(edit(B, "  beta-hello:", "  trace:")),
+        "customers/beta/customer.yaml:5:3: script name 'trace' is the name of a tail Worker "
+        "in platform.yaml; choose another name",
+        id="script-named-like-a-tail-worker",
+    ),
+    pytest.param(
+        both(edit(P, "default_limits:", TAIL_WORKER + "default_limits:")),
+        "platform.yaml:13:18: module 'platform/trace.mjs' does not exist",
+        id="tail-worker-module-missing",
+    ),
+    pytest.param(
+        with_tail(
+            edit(
+                P,
+                "main_module: platform/trace.mjs",
+                'main_module: platform/trace.mjs\n    compatibility_date: "2024-02-30"',
+            )
+        ),
+        "platform.yaml:14:25: '2024-02-30' is not a real date (YYYY-MM-DD)",
+        id="tail-worker-impossible-date",
     ),
 ]
 

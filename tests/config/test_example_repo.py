@@ -43,6 +43,7 @@ def test_example_repository_holds_the_bytes_of_every_module() -> None:
     expected = {
         "platform/platform_module.mjs",
         "platform/outbound/egress.mjs",
+        "platform/tail/trace.mjs",
         "customers/basic/basic-hello.mjs",
         "customers/advanced/advanced-hello.mjs",
         "customers/advanced/advanced-api.mjs",
@@ -69,6 +70,16 @@ def test_example_customers_match_the_example_projects_plans_and_demo_tokens() ->
     assert advanced.outbound is not None and advanced.outbound.worker == "egress"
     assert advanced.limits is not None and advanced.limits.cpu_ms == 200
     assert advanced.scripts["advanced-api"].access == "token"
+
+
+def test_example_platform_ships_a_trace_worker_and_a_demo_admin_token_hash() -> None:
+    platform = load_repo_dir(ROOT, env={}).platform
+    trace = platform.tail_workers["trace"]
+    assert trace.main_module == "platform/tail/trace.mjs"
+    assert trace.all_scripts and trace.dispatcher
+    assert platform.logpush is False
+    demo = hashlib.sha256(b"wfp-demo-admin-token").hexdigest()
+    assert platform.dispatcher.admin_token_sha256 == demo
 
 
 def test_committed_schemas_are_what_the_schema_command_writes(

@@ -28,6 +28,9 @@ def _show(event: DevEvent) -> None:
     if event.kind == "log":
         click.echo(f"  | {event.message}")
         return
+    if event.kind == "tail":
+        click.echo(f"  tail {event.message}")
+        return
     click.secho(event.message, fg=_STYLES.get(event.kind), err=event.kind.endswith("error"))
     for line in event.details:
         click.echo(f"    {line}")

@@ -190,6 +190,9 @@ def _message(error: ErrorDetails, value: Any) -> str:
         return f"must be at least {ctx.get('ge')}, not {describe_value(value)}"
     if kind == "less_than_equal":
         return f"must be at most {ctx.get('le')}, not {describe_value(value)}"
+    if kind == "literal_error" and ctx.get("expected") == "False":
+        # The only `Literal[False]` is a list-or-false field such as customer `tail`.
+        return f"must be a list of names or false, not {describe_value(value)}"
     if kind in ("enum", "literal_error"):
         return f"must be {ctx.get('expected')}, not {describe_value(value)}"
     return str(error["msg"])

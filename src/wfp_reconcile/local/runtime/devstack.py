@@ -7,6 +7,7 @@ user should see is reported through ``on_event``. The apply step is one function
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import os
@@ -21,6 +22,7 @@ from wfp_reconcile.config.model import PlatformRepo, Routing
 from wfp_reconcile.errors import WfpError
 
 from .process import RunningRuntime, RuntimeSettings, run_runtime
+from .tailevents import format_tail_event, parse_tail_line
 
 __all__ = [
     "ApplyFn",
@@ -68,7 +70,8 @@ class DevEvent:
     """Something the user of ``dev`` should see."""
 
     kind: str
-    """``started``, ``applied``, ``apply_failed``, ``config_error``, ``changed``, ``log``."""
+    """``started``, ``applied``, ``apply_failed``, ``config_error``, ``changed``, ``log``,
+    ``tail`` (one invocation of a Worker that has tail Workers)."""
     message: str
     details: tuple[str, ...] = ()
 
@@ -133,6 +136,10 @@ class DevStack:
         self.runtime: RunningRuntime | None = None
         self._client: CloudflareClient | None = None
         self._runtime_key: tuple[str, str] | None = None
+        # An invocation is delivered once per tail Worker; show it once.
+        self._seen_tail: collections.OrderedDict[tuple[str, float], None] = (
+            collections.OrderedDict()
+        )
 
     @property
     def state_dir(self) -> Path:
@@ -200,10 +207,23 @@ class DevStack:
             port=port,
             default_compat_date=repo.platform.compatibility_date,
         )
-        self.runtime = self._stack.enter_context(
-            run_runtime(settings, on_log=lambda line: self._emit("log", line))
-        )
+        self.runtime = self._stack.enter_context(run_runtime(settings, on_log=self._runtime_log))
         self._runtime_key = key
+
+    def _runtime_log(self, line: str) -> None:
+        event = parse_tail_line(line)
+        if event is None:
+            self._emit("log", line)
+            return
+        key = (event.script, event.at)
+        if key in self._seen_tail:
+            return
+        self._seen_tail[key] = None
+        while len(self._seen_tail) > 256:
+            self._seen_tail.popitem(last=False)
+        repo = self.repo
+        owners = {n: c.id for c in repo.customers for n in c.scripts} if repo else {}
+        self._emit("tail", format_tail_event(event, owners))
 
     def _apply_repo(self, repo: PlatformRepo) -> bool:
         assert self._client is not None

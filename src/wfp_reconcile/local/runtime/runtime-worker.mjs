@@ -352,6 +352,7 @@ export class Tail extends WorkerEntrypoint {
         "wfp-tail " +
           JSON.stringify({
             consumer: service,
+            at: e.eventTimestamp,
             script: e.scriptName,
             namespace: e.dispatchNamespace,
             tags: e.scriptTags,
