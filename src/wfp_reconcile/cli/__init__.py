@@ -21,7 +21,7 @@ import click
 from wfp_reconcile.errors import ConfigError, WfpError, redact
 
 # Importing the command modules registers their commands on the group.
-from . import config_cmds, dev_cmd, git_cmds, local_cmds, plan_cmds  # noqa: F401
+from . import config_cmds, dev_cmd, git_cmds, local_cmds, plan_cmds, status_cmd  # noqa: F401
 from .group import cli
 
 __all__ = ["cli", "main"]
