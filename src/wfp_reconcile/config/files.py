@@ -13,9 +13,11 @@ from pathlib import PurePosixPath
 
 from .source import RepoSource
 
-__all__ = ["ModuleRead", "check_path_syntax", "read_module"]
+__all__ = ["MAX_MODULE_BYTES", "ModuleRead", "check_path_syntax", "read_module"]
 
 _MAX_LINK_HOPS = 20
+MAX_MODULE_BYTES = 64 * 1024 * 1024
+"""Far above Cloudflare's bundle limits; ``max_bundle_bytes`` is the real check."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +99,15 @@ def read_module(source: RepoSource, base: PurePosixPath, raw: str) -> ModuleRead
     if resolved is None:
         return ModuleRead(declared, None, f"module '{declared}' {why}")
     try:
+        size = source.size(resolved)
+        if size > MAX_MODULE_BYTES:
+            # Checked before reading: a hostile tree may hold a file of many gigabytes.
+            return ModuleRead(
+                declared,
+                None,
+                f"module '{declared}' is {size} bytes, more than any Worker may upload "
+                f"({MAX_MODULE_BYTES} bytes); make it smaller",
+            )
         content = source.read_bytes(resolved)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
