@@ -40,8 +40,10 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), inner, max_size=5)
+    ),
     max_leaves=25,
 )
 
@@ -59,7 +61,12 @@ VALID_PLATFORM = _dump(
     }
 )
 VALID_CUSTOMER = _dump(
-    {"id": "acme", "name": "Acme", "plan": "basic", "scripts": {"acme-web": {"main_module": "w.mjs"}}}
+    {
+        "id": "acme",
+        "name": "Acme",
+        "plan": "basic",
+        "scripts": {"acme-web": {"main_module": "w.mjs"}},
+    }
 )
 YAML_NOISE = st.text(alphabet="{}[]:,-?|>!&*%@`'\"#\n\t \\abc01~.", max_size=80)
 
