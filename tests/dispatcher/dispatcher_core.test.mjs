@@ -180,3 +180,91 @@ test("constant-time comparison agrees with equality", () => {
   assert.equal(core.constantTimeEqual(sha("a"), sha("b")), false);
   assert.equal(core.constantTimeEqual("ab", "abc"), false);
 });
+
+// -- status page (/_platform/) ---------------------------------------------------------------
+
+const ADMIN = "the-admin-token";
+const withAdmin = {
+  ...manifest,
+  admin_token_sha256: sha(ADMIN),
+  customers: {
+    ...manifest.customers,
+    evil: { name: "<script>alert(1)</script>", plan: "free", suspended: false, tokens: [sha("e")],
+            outbound_worker: null, tail: [], logpush: false },
+  },
+  scripts: {
+    ...manifest.scripts,
+    "evil-x": { customer: "evil", access: "public", binding: "DISPATCHER", fingerprint: "\"><img>",
+                limits: {} },
+  },
+};
+const statusPage = (init = {}, m = withAdmin, url = "http://x/_platform/") => run(url, ok, init, m);
+
+test("status page is 404 when no admin token hash is configured", async () => {
+  const { res } = await statusPage({ headers: { authorization: `Bearer ${ADMIN}` } }, manifest);
+  assert.equal(res.status, 404);
+});
+
+test("status page refuses a request without a token (401) and a wrong one (403)", async () => {
+  const none = await statusPage();
+  assert.equal(none.res.status, 401);
+  assert.match(none.res.headers.get("www-authenticate"), /^Bearer/);
+  const wrong = await statusPage({ headers: { "x-admin-token": "nope" } });
+  assert.equal(wrong.res.status, 403);
+  assert.ok(!wrong.text.includes("Customers"));
+});
+
+test("status page accepts the token as a bearer token or in X-Admin-Token", async () => {
+  for (const headers of [{ authorization: `Bearer ${ADMIN}` }, { "x-admin-token": ADMIN }]) {
+    const { res, text } = await statusPage({ headers });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-frame-options"), "DENY");
+    assert.match(res.headers.get("content-security-policy"), /frame-ancestors 'none'/);
+    assert.ok(text.includes('href="/hello/"'));
+  }
+});
+
+test("status page escapes every value and never shows a token hash", async () => {
+  const { text } = await statusPage({ headers: { "x-admin-token": ADMIN } });
+  assert.ok(!text.includes("<script>alert(1)</script>"));
+  assert.ok(text.includes("&lt;script&gt;alert(1)&lt;/script&gt;"));
+  assert.ok(!text.includes('"><img>'));
+  for (const c of Object.values(withAdmin.customers)) {
+    for (const h of c.tokens) assert.ok(!text.includes(h));
+  }
+  assert.ok(!text.includes(sha(ADMIN)));
+});
+
+test("?token= sets an HttpOnly cookie and redirects to a URL without the token", async () => {
+  const { res } = await statusPage({ redirect: "manual" }, withAdmin,
+    `http://x/_platform/?token=${ADMIN}`);
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get("location"), "/_platform/");
+  const cookie = res.headers.get("set-cookie");
+  assert.match(cookie, /^wfp_admin=/);
+  assert.match(cookie, /HttpOnly/);
+  assert.match(cookie, /SameSite=Strict/);
+  assert.match(cookie, /Path=\/_platform/);
+});
+
+test("the cookie opens the page only for page loads, never for fetch() or frames", async () => {
+  const cookie = `wfp_admin=${ADMIN}`;
+  const page = await statusPage({ headers: { cookie, "sec-fetch-dest": "document" } });
+  assert.equal(page.res.status, 200);
+  for (const dest of ["empty", "iframe"]) {
+    const other = await statusPage({ headers: { cookie, "sec-fetch-dest": dest } });
+    assert.equal(other.res.status, 401);
+  }
+});
+
+test("host routing links scripts by host name", async () => {
+  const hosted = { ...withAdmin, routing: { mode: "host", domain: "apps.example.com" } };
+  const { text } = await statusPage({ headers: { "x-admin-token": ADMIN } }, hosted,
+    "http://apps.example.com/_platform/");
+  assert.ok(text.includes('href="//hello.apps.example.com/"'));
+});
+
+test("the admin token header never reaches customer code", async () => {
+  const { calls } = await run("http://x/hello/", ok, { headers: { "x-admin-token": ADMIN } });
+  assert.equal(calls[0].request.headers.get("x-admin-token"), null);
+});

@@ -158,3 +158,21 @@ def test_outbound_names_that_sanitize_alike_get_distinct_bindings() -> None:
     )
     names = [b["name"] for b in build_dispatcher_upload(repo, {}, None).metadata["bindings"]]
     assert len(names) == len(set(names)) == 3
+
+
+def test_manifest_carries_the_admin_hash_and_what_the_status_page_shows() -> None:
+    admin = _sha("admin")
+    repo = make_repo(dispatcher=Dispatcher(admin_token_sha256=admin))
+    manifest = build_manifest(repo, {}, None)
+    assert manifest["admin_token_sha256"] == admin
+    acme = manifest["customers"]["acme"]
+    assert (acme["outbound_worker"], acme["tail"], acme["logpush"]) == ("egress", [], False)
+    assert manifest["customers"]["basic"]["outbound_worker"] is None
+    assert build_manifest(make_repo(), {}, None)["admin_token_sha256"] is None
+
+
+def test_dispatcher_upload_ships_the_status_page_and_explicit_logpush_and_tails() -> None:
+    upload = build_dispatcher_upload(make_repo(), {}, None)
+    assert "status-page.mjs" in {m.name for m in upload.modules}
+    assert upload.metadata["logpush"] is False
+    assert upload.metadata["tail_consumers"] == []
