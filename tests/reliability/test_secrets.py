@@ -1,0 +1,145 @@
+"""Secrets: the API token and customer tokens never show up anywhere the tool writes."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from wfp_reconcile.cli import main
+from wfp_reconcile.local.emulator import EmulatorServer, FaultConfig, run_emulator
+from wfp_reconcile.local.emulator.store import REGULAR
+
+from .harness import ACCOUNT
+from .test_hostile_input import _write_base
+
+API_TOKEN = "SEKRET-api-token-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+WRONG_TOKEN = "SEKRET-wrong-token-a1b2c3d4e5f60718293a4b5c6d7e8f90"
+WINDOW = 12  # any 12 characters of a secret count as a leak
+
+
+def _leaks(text: str, secrets: list[str]) -> list[str]:
+    found = []
+    for secret in secrets:
+        for i in range(len(secret) - WINDOW + 1):
+            if secret[i : i + WINDOW] in text:
+                found.append(f"{secret[:6]}… at offset {i}")
+                break
+    return found
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[EmulatorServer]:
+    with run_emulator(tmp_path / "state", api_token=API_TOKEN) as emulator:
+        yield emulator
+
+
+def _stored_bundles(server: EmulatorServer) -> str:
+    store = server.state.store
+    out = []
+    for namespace in ("hostile-ns", REGULAR):
+        for row in store.list_scripts(ACCOUNT, namespace):
+            out.append(json.dumps([row.metadata, row.tags]))
+            for module in store.get_modules(ACCOUNT, namespace, row.name):
+                out.append(module.content.decode("utf-8", "replace"))
+                out.append(base64.b64encode(module.content).decode())
+    return "\n".join(out)
+
+
+def test_tokens_never_appear_in_output_logs_errors_plans_or_requests(
+    tmp_path: Path,
+    server: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    repo = tmp_path / "repo"
+    _write_base(repo)
+    customer_tokens = []
+    for cid, name in (("acme", "ci"), ("acme", "deploy"), ("globex", "ci")):
+        assert main(["token", "create", cid, name, "--repo", str(repo)]) == 0
+        shown = capsys.readouterr().out.split()[0]  # shown once, by design
+        assert len(shown) == 64
+        customer_tokens.append(shown)
+    secrets = [API_TOKEN, WRONG_TOKEN, *customer_tokens]
+
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", API_TOKEN)
+    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", server.api_base)
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+    caplog.set_level(logging.DEBUG)
+    plan_file = tmp_path / "plan.json"
+    r = ["--repo", str(repo)]
+    runs: list[tuple[list[str], set[int]]] = [
+        (["validate", *r], {0}),
+        (["plan", *r], {0}),
+        (["--debug", "plan", *r, "--format", "json"], {0}),
+        (["plan", *r, "--format", "markdown"], {0}),
+        (["plan", *r, "--out", str(plan_file)], {0}),
+        (["--debug", "apply", str(plan_file), *r], {0}),
+        (["apply", *r, "--auto-approve"], {0}),
+    ]
+    transcript: list[str] = []
+    for args, codes in runs:
+        assert main(args) in codes, args
+        captured = capsys.readouterr()
+        transcript += [captured.out, captured.err]
+
+    # Failures: a failing upload, persistent 5xx, dropped connections, a wrong token.
+    (repo / "customers" / "acme" / "w.mjs").write_text("export default {}; // v2\n")
+    (repo / "customers" / "globex" / "w.mjs").write_text("export default {}; // v2\n")
+    server.set_faults(FaultConfig(fail_scripts=("acme-web",), fail_5xx=0.3, seed=1))
+    assert main(["--debug", "apply", *r, "--auto-approve"]) == 1
+    server.set_faults(FaultConfig(drop=0.5, seed=3))
+    assert main(["--debug", "plan", *r]) in (0, 1)
+    server.set_faults(FaultConfig())
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", WRONG_TOKEN)
+    assert main(["--debug", "plan", *r]) == 1
+    captured = capsys.readouterr()
+    transcript += [captured.out, captured.err]
+    assert "Error:" in captured.err  # the failures were reported...
+    assert "acme-web" in captured.err
+
+    # ...and a separate process with --debug logging to its real stderr.
+    env = {
+        "CLOUDFLARE_API_TOKEN": API_TOKEN,
+        "CLOUDFLARE_API_BASE_URL": server.api_base,
+        "CLOUDFLARE_ACCOUNT_ID": ACCOUNT,
+        "PATH": "/usr/bin:/bin",
+    }
+    server.set_faults(FaultConfig(fail_5xx=0.3, seed=2))
+    proc = subprocess.run(
+        [sys.executable, "-m", "wfp_reconcile", "--debug", "apply", *r, "--auto-approve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "DEBUG" in proc.stderr  # debug logging really was on
+    transcript += [proc.stdout, proc.stderr]
+
+    logs = "\n".join(
+        f"{rec.getMessage()} {rec.exc_text or ''} {rec.args!r}" for rec in caplog.records
+    )
+    requests = json.dumps([r.to_json() for r in server.requests()])
+    places = {
+        "stdout/stderr": "\n".join(transcript),
+        "log records": logs,
+        "saved plan": plan_file.read_text(),
+        "emulator request log": requests,
+        "uploaded bundles": _stored_bundles(server),
+    }
+    assert len(server.requests()) > 20 and len(caplog.records) > 20
+    for place, text in places.items():
+        assert _leaks(text, secrets) == [], place
+    # The dispatcher checks customer tokens by hash: the hashes did reach the namespace.
+    for token in customer_tokens:
+        assert hashlib.sha256(token.encode()).hexdigest() in places["uploaded bundles"]
+    assert any(r.fault == "drop" for r in server.requests())
