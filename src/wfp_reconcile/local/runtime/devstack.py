@@ -112,6 +112,8 @@ def try_urls(repo: PlatformRepo, base_url: str) -> list[tuple[str, str]]:
                 url = f"{base_url}/{name}/"
             out.append((f"{customer.id}/{name}", url))
     out.append(("customer API", f"{base_url}/_platform/v1/scripts  (X-Customer-Token: ...)"))
+    if dispatcher.admin_token_sha256:
+        out.append(("status page", f"{base_url}/_platform/?token=<admin token>"))
     return out
 
 
