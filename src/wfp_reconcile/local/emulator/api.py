@@ -13,7 +13,7 @@ import hmac
 import re
 from urllib.parse import unquote
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -146,5 +146,10 @@ class CloudflareApi:
                 response = await HANDLERS[kind](request, params, self.state)
             except ApiProblem as problem:
                 response = fail(problem.status, problem.code, problem.message)
+            except ClientDisconnect:
+                # The client went away mid-request (killed, timed out): nothing was
+                # written and there is nobody to answer.
+                log.add(method, raw_path, query, kind, 0, "client_disconnect")
+                return
         log.add(method, raw_path, query, kind, response.status_code, decision.fault)
         await response(scope, receive, send)
