@@ -147,6 +147,10 @@ def apply_plan(
             (always done for saved plans; skipped right after planning in-process).
         on_event: Called after every operation.
 
+    Returns:
+        The operations' results and, when platform.yaml names a D1 database, what the
+        mirror did (it runs last; see docs/d1.md).
+
     Raises:
         StalePlanError: The repository, commit or namespace changed since the plan.
         UnsafePlanError: A safety guard refused the plan.
