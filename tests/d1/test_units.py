@@ -21,8 +21,8 @@ from wfp_reconcile.d1mirror import (
 )
 from wfp_reconcile.d1mirror.rowdiff import RowOp, diff_rows
 from wfp_reconcile.d1mirror.rows import deployed_rows
-from wfp_reconcile.d1mirror.schema import CUSTOMERS, DEPLOYED_SCRIPTS
-from wfp_reconcile.d1mirror.write import statement_for
+from wfp_reconcile.d1mirror.schema import CUSTOMER_TOKENS, CUSTOMERS, DEPLOYED_SCRIPTS
+from wfp_reconcile.d1mirror.write import MAX_PARAMS, statements_for, write_changes
 from wfp_reconcile.desired import WorkerKind, build_desired
 from wfp_reconcile.diff import Action, Change
 from wfp_reconcile.errors import PlanError
@@ -219,9 +219,30 @@ def test_row_diff_finds_inserts_updates_and_deletes_by_key():
 
 def test_writes_are_upserts_and_deletes_by_key():
     (insert,) = diff_rows(DEPLOYED_SCRIPTS, {("s",): ("s", "acme", "fp", None, "t")}, {})
-    sql, params = statement_for(insert)
+    ((sql, params),) = statements_for([insert])
     assert sql.startswith('INSERT INTO "deployed_scripts"')
     assert 'ON CONFLICT ("script") DO UPDATE SET "customer_id" = excluded."customer_id"' in sql
     assert params == ["s", "acme", "fp", None, "t"]
     (delete,) = diff_rows(CUSTOMERS, {}, {("x",): ("x", "X", "basic", 0)})
-    assert statement_for(delete) == ('DELETE FROM "customers" WHERE "id" = ?', ["x"])
+    assert statements_for([delete]) == [('DELETE FROM "customers" WHERE "id" IN (?)', ["x"])]
+
+
+def test_many_rows_are_packed_into_few_statements_within_the_parameter_limit():
+    rows = {(f"c{i}",): (f"c{i}", f"C{i}", "basic", 0) for i in range(300)}
+    statements = statements_for(diff_rows(CUSTOMERS, rows, {}))
+    assert len(statements) == 12  # 25 rows of 4 parameters each
+    assert all(len(params) <= MAX_PARAMS for _, params in statements)
+
+
+def test_packed_writes_converge_on_real_sqlite(d1_repo, emulator_client):
+    schema = read_snapshot(emulator_client, d1_repo.database_id).schema
+    apply_migrations(emulator_client, d1_repo.database_id, schema, now="t")
+    before = {(f"c{i}", f"t{j}"): (f"c{i}", f"t{j}", "0" * 64) for i in range(40) for j in range(3)}
+    write_changes(emulator_client, d1_repo.database_id, diff_rows(CUSTOMER_TOKENS, before, {}))
+    after = {k: (*k, "1" * 64) for k in before if k[1] != "t2"}
+    after[("new", "t0")] = ("new", "t0", "2" * 64)
+    changes = diff_rows(CUSTOMER_TOKENS, after, before)
+    # 81 upserts at 33 rows per statement, 40 deletes in one: 4 statements, 3 per request.
+    assert write_changes(emulator_client, d1_repo.database_id, changes, batch_size=3) == 2
+    stored = d1_repo.rows("SELECT customer_id, name, sha256 FROM customer_tokens")
+    assert sorted(stored) == sorted(after.values())
