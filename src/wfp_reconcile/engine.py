@@ -16,7 +16,7 @@ from wfp_reconcile.cloudflare import CloudflareClient
 from wfp_reconcile.config.model import PlatformRepo
 from wfp_reconcile.d1mirror import MirrorResult, plan_mirror, sync_mirror
 from wfp_reconcile.desired import DesiredState, WorkerKind, build_desired
-from wfp_reconcile.diff import compute_diff
+from wfp_reconcile.diff import Action, compute_diff
 from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError, WfpError
 from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
 
@@ -70,7 +70,8 @@ def plan_repo(
         repo: The validated repository.
         client: The Cloudflare client (reads only).
         customers: Limit the plan to these customers (every customer when empty).
-        adopt: Names of unmanaged scripts to take over instead of reporting conflicts.
+        adopt: Names of unmanaged scripts to take over; when given, the plan holds only
+            those take-overs.
 
     Returns:
         The plan and the states it was computed from.
@@ -92,6 +93,9 @@ def plan_repo(
         known_customers={c.id for c in repo.customers},
         adopt=adopt,
     )
+    if adopt:
+        # `adopt` takes over the named scripts and nothing else: the rest is for `apply`.
+        changes = tuple(c for c in changes if c.action is Action.ADOPT)
     settings = client.settings
     created_at = now_utc()
     mirror = (

@@ -165,9 +165,13 @@ def test_unmanaged_script_with_a_declared_name_is_a_conflict_until_adopted(
     assert "wfp-reconcile adopt taken" in out
     assert _scripts(emulator_client)["taken"] == ("someone-else",)
 
+    (platform_repo.root / "customers" / "acme" / "free.mjs").write_text("export default {};\n")
+    cf.reset_requests()
     code, out, err = run("adopt", "taken", *_repo_args(platform_repo), "--auto-approve")
     assert code == 0, err
     assert "wfp-managed" in _scripts(emulator_client)["taken"]
+    assert cf.count("upload_script") == 1  # only the take-over; `free` waits for apply
+    assert _apply(run, platform_repo)[0] == 0
     assert run("plan", *_repo_args(platform_repo), "--detailed-exitcode")[0] == 0
 
 
