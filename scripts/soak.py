@@ -162,8 +162,8 @@ def run_kills(args: argparse.Namespace) -> int:
                     [
                         i + 1,
                         phase,
-                        f"{o.uploads}/{report.planned_uploads}",
-                        f"{o.deletes}/{report.planned_deletes}",
+                        f"{o.at_kill[0]}/{o.uploads}/{report.planned_uploads}",
+                        f"{o.at_kill[1]}/{o.deletes}/{report.planned_deletes}",
                         "yes" if o.killed else f"no (exit {o.returncode})",
                         len(report.lost),
                         len(report.after_kill.deleted_declared),
@@ -181,8 +181,8 @@ def run_kills(args: argparse.Namespace) -> int:
         [
             "#",
             "kill point",
-            "uploads done/planned",
-            "deletes done/planned",
+            "uploads at kill/answered/planned",
+            "deletes at kill/answered/planned",
             "killed",
             "lost",
             "declared deleted",
@@ -306,7 +306,7 @@ def main() -> int:
     kills.add_argument("--latency-ms", type=float, default=25.0)
     kills.add_argument("--seed", type=int, default=1)
     rate = sub.add_parser("ratelimit", help="an enforced rate limit")
-    rate.add_argument("--scripts", type=int, default=300)
+    rate.add_argument("--scripts", type=int, default=200)
     rate.add_argument("--limit", type=int, default=120)
     rate.add_argument("--window", type=float, default=30.0)
     fuzz = sub.add_parser("fuzz", help="atheris fuzzing of the config loader")

@@ -221,6 +221,12 @@ class Fleet:
         self.write()
         return removed
 
+    def add_scripts(self, count: int) -> None:
+        """Add ``count`` scripts to random customers."""
+        for _ in range(count):
+            self._new_script(self.rng.choice(sorted(self.customers)))
+        self.write()
+
     def change_scripts(self, count: int) -> int:
         """Bump the code of ``count`` random scripts; return how many."""
         names = sorted((cid, n) for cid, s in self.customers.items() for n in s)
@@ -492,6 +498,9 @@ class KillOutcome:
     phase: str
     uploads: int
     deletes: int
+    """Answered by the emulator, including requests in flight when the kill landed."""
+    at_kill: tuple[int, int]
+    """(uploads, deletes) answered when SIGKILL was sent."""
     seconds: float
     returncode: int
 
@@ -520,6 +529,7 @@ def kill_apply(
     uploads0 = server.count("upload_script") + server.count("upload_worker")
     deletes0 = server.count("delete_script")
     requests0 = server.count()
+    at_kill = (-1, -1)
     started = time.monotonic()
     proc = subprocess.Popen(
         _command(repo_root, "apply", "--auto-approve"),
@@ -539,6 +549,7 @@ def kill_apply(
                 or (phase == "any" and server.count() - requests0 >= after)
             ):
                 proc.send_signal(signal.SIGKILL)
+                at_kill = (uploads, deletes)
                 break
         returncode = proc.wait(timeout=30)
     finally:
@@ -550,6 +561,7 @@ def kill_apply(
         phase=phase,
         uploads=server.count("upload_script") + server.count("upload_worker") - uploads0,
         deletes=server.count("delete_script") - deletes0,
+        at_kill=at_kill,
         seconds=time.monotonic() - started,
         returncode=returncode,
     )
@@ -608,7 +620,9 @@ def kill_scenario(
     rng = fleet.rng
     before = fleet.declared()
     if phase == "upload":
+        # New scripts too, so that delete rounds do not run the fleet down.
         fleet.change_scripts(size)
+        fleet.add_scripts(size)
     elif phase == "delete":
         fleet.remove_scripts(size)
     else:
