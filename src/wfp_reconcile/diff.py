@@ -205,8 +205,10 @@ def compute_diff(
         current = actual.workers[name]
         if name in declared_workers or not current.managed or scope:
             continue
-        kind = (
-            WorkerKind.DISPATCHER if WorkerKind.DISPATCHER in current.tags else WorkerKind.OUTBOUND
+        # The role tag says what the Worker was (tags: management, role, fingerprint).
+        kind = next(
+            (k for k in (WorkerKind.DISPATCHER, WorkerKind.TAIL) if k.value in current.tags),
+            WorkerKind.OUTBOUND,
         )
         changes.append(
             Change(action=Action.DELETE, kind=kind, name=name, reason="no longer declared")

@@ -204,7 +204,7 @@ def test_removing_a_tail_worker_deletes_it_after_the_scripts_stop_naming_it(
     repo = load(root)
     second = plan_repo(repo, emulator_client)
     grouped = dict(phases(second.plan.changes))
-    assert [c.name for c in grouped[Phase.DELETES]] == ["audit"]
+    assert [(c.name, c.kind) for c in grouped[Phase.DELETES]] == [("audit", WorkerKind.TAIL)]
     assert "picky-hello" in {c.name for c in grouped[Phase.SCRIPTS]}
     assert apply_plan(second.plan, repo, emulator_client, allow_deletes=1, verify_state=False).ok
     names = {w.id for w in emulator_client.list_workers()}

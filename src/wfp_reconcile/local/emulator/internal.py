@@ -41,6 +41,8 @@ def _bundle(state: EmulatorState, account: str, namespace: str, name: str) -> Re
             "bindings": list(meta.get("bindings", [])),
             "tags": list(row.tags),
             "limits": dict(meta.get("limits", {})),
+            "tail_consumers": list(meta.get("tail_consumers", [])),
+            "logpush": bool(meta.get("logpush", False)),
             "workers_dev": row.workers_dev,
             "modules": [
                 {

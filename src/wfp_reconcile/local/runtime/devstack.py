@@ -261,11 +261,20 @@ class DevStack:
 
         state = self.state_dir.resolve()
 
+        root = self.settings.repo_dir
+
         def wanted(_change: Any, path: str) -> bool:
             parts = Path(path).parts
             if any(p in IGNORED_DIRS for p in parts):
                 return False
-            return not Path(path).resolve().is_relative_to(state)
+            if Path(path).resolve().is_relative_to(state):
+                return False
+            # Only what declares or makes up the platform: editing tests, docs or caches
+            # in the same checkout must not re-apply.
+            rel = Path(os.path.relpath(path, root)).as_posix()
+            if rel == "platform.yaml" or rel.startswith(("customers/", "platform/")):
+                return True
+            return self.repo is None or rel in self.repo.files
 
         for changes in watchfiles.watch(
             self.settings.repo_dir,
