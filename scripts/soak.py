@@ -278,6 +278,8 @@ def run_fuzz(args: argparse.Namespace) -> int:
         except ConfigError:
             pass
 
+    # The loader is already imported (by the harness): instrument what is loaded.
+    atheris.instrument_all()
     atheris.Setup([sys.argv[0], f"-runs={args.runs}"], one)
     atheris.Fuzz()
     return 0
