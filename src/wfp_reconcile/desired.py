@@ -187,6 +187,14 @@ def _bindings_for_vars(variables: Mapping[str, str | int | float | bool]) -> lis
     return bindings
 
 
+def _script_bindings(script: Script) -> list[dict[str, Any]]:
+    """A customer script's vars and D1 databases, sorted by binding name (names are unique
+    across both, see config rules), so the fingerprint does not depend on YAML order."""
+    d1 = [{"type": "d1", "name": name, "id": db} for name, db in script.d1.items()]
+    # `id` is the field every Wrangler version sends; `database_id` is unconfirmed.
+    return sorted(_bindings_for_vars(script.vars) + d1, key=lambda b: str(b["name"]))
+
+
 def tail_consumers(names: Iterable[str]) -> list[dict[str, str]]:
     """Upload metadata naming tail Workers (regular Workers of the same account)."""
     return [{"service": name} for name in names]
@@ -231,7 +239,7 @@ def _customer_script(
             if script.compatibility_flags is not None
             else platform.compatibility_flags
         ),
-        "bindings": _bindings_for_vars(script.vars),
+        "bindings": _script_bindings(script),
         "keep_bindings": list(KEEP_BINDINGS),
         # Always explicit: an upload that leaves them out must not keep stale settings.
         "logpush": customer_logpush(platform, customer),

@@ -81,6 +81,14 @@ TOKEN_HINT = (
     "`wfp-reconcile token create CUSTOMER NAME`, which stores only its SHA-256"
 )
 
+DB_ID = "0f4b5e2a-9c1d-4e7f-8a6b-3c2d1e0f9a8b"
+
+
+def with_d1(lines: str) -> Mutation:
+    """Beta's script with these lines under ``d1:`` (line 8 onwards)."""
+    return edit(B, "    main_module: hello.mjs", "    main_module: hello.mjs\n    d1:\n" + lines)
+
+
 TAIL_WORKER = "tail_workers:\n  trace:\n    main_module: platform/trace.mjs\n"
 TRACE_FILE = write("platform/trace.mjs", "export default { tail() {} };\n")
 
@@ -415,6 +423,52 @@ CASES = [
         "platform.yaml:14:25: '2024-02-30' is not a real date (YYYY-MM-DD)",
         id="tail-worker-impossible-date",
     ),
+    pytest.param(
+        with_d1(f"      my-db: {DB_ID}"),
+        "customers/beta/customer.yaml:8:7: scripts.beta-hello.d1: key 'my-db' must be an "
+        "identifier (letters, digits and '_', not starting with a digit)",
+        id="d1-binding-name-not-an-identifier",
+    ),
+    pytest.param(
+        both(
+            edit(
+                B,
+                "    main_module: hello.mjs",
+                "    main_module: hello.mjs\n    vars:\n      DB: x",
+            ),
+            edit(B, "      DB: x", f"      DB: x\n    d1:\n      DB: {DB_ID}"),
+        ),
+        "customers/beta/customer.yaml:10:7: D1 binding 'DB' has the name of a var of script "
+        "'beta-hello' (customers/beta/customer.yaml:8); both become env.DB, so rename one",
+        id="d1-binding-named-like-a-var",
+    ),
+    pytest.param(
+        with_d1(f"      __wfp_d1_DB: {DB_ID}"),
+        "customers/beta/customer.yaml:8:7: D1 binding name '__wfp_d1_DB' is reserved: names "
+        "starting with '__' belong to the platform; choose another name",
+        id="d1-binding-name-reserved",
+    ),
+    pytest.param(
+        with_d1("      DB: platform-db"),
+        "customers/beta/customer.yaml:8:11: scripts.beta-hello.d1.DB: must be a D1 database id, "
+        "a UUID such as 0f4b5e2a-9c1d-4e7f-8a6b-3c2d1e0f9a8b (`wrangler d1 list` shows them), "
+        "or ${D1_NAME} to read it from the environment",
+        id="d1-database-id-not-a-uuid",
+    ),
+    pytest.param(
+        with_d1("      DB: ${WFP_TEST_UNSET_ACCOUNT}"),
+        "customers/beta/customer.yaml:8:11: scripts.beta-hello.d1.DB: "
+        "'${WFP_TEST_UNSET_ACCOUNT}' may not be used here: only variables whose names start "
+        "with D1_ can be referenced; export the value as D1_WFP_TEST_UNSET_ACCOUNT",
+        id="d1-database-id-from-a-variable-customers-may-not-read",
+    ),
+    pytest.param(
+        with_d1("      DB: ${D1_WFP_TEST_UNSET}"),
+        "customers/beta/customer.yaml:8:11: scripts.beta-hello.d1.DB: environment variable "
+        "D1_WFP_TEST_UNSET not set; export D1_WFP_TEST_UNSET or write "
+        "${D1_WFP_TEST_UNSET:-default} to give a default",
+        id="d1-database-id-variable-unset",
+    ),
 ]
 
 
@@ -427,6 +481,7 @@ def test_bad_repository_fails_with_one_precise_problem(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("WFP_TEST_UNSET_ACCOUNT", raising=False)
+    monkeypatch.delenv("D1_WFP_TEST_UNSET", raising=False)
     mutate(repo)
     before = snapshot(repo)
 

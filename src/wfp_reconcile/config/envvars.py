@@ -5,10 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-__all__ = ["ENV_FIELDS", "EnvError", "expand"]
+__all__ = ["CUSTOMER_ENV_PREFIX", "ENV_FIELDS", "EnvError", "expand"]
 
 ENV_FIELDS: tuple[tuple[str, ...], ...] = (("account_id",), ("namespace",), ("d1", "database_id"))
 """Where ``platform.yaml`` may reference environment variables; nowhere else."""
+
+CUSTOMER_ENV_PREFIX = "D1_"
+"""The only variables a ``customer.yaml`` may reference (in ``scripts.<name>.d1`` values).
+
+Customer owners are less trusted than platform admins and plans run in CI next to the
+Cloudflare token: a customer file must not be able to copy any variable into an upload."""
 
 _REFERENCE = re.compile(r"\$\{([^}]*)\}")
 _UNCLOSED = re.compile(r"\$\{[^}]*$")
@@ -19,11 +25,17 @@ class EnvError(ValueError):
     """An unset variable or a malformed reference; the message says which."""
 
 
-def expand(value: str, env: Mapping[str, str]) -> str:
+def expand(value: str, env: Mapping[str, str], *, prefix: str = "") -> str:
     """Replace every ``${NAME}`` / ``${NAME:-default}`` in ``value``.
 
+    Args:
+        value: the text as written in the file.
+        env: the environment to read.
+        prefix: when set, only variables whose names start with it may be referenced.
+
     Raises:
-        EnvError: a variable is unset (and has no default) or a reference is malformed.
+        EnvError: a variable is unset (and has no default), is not allowed by ``prefix``,
+            or a reference is malformed.
     """
     if "$" not in value:
         return value
@@ -39,6 +51,11 @@ def expand(value: str, env: Mapping[str, str]) -> str:
                 "${NAME:-default} with NAME made of letters, digits and '_'"
             )
         name, default = parsed.group(1), parsed.group(2)
+        if not name.startswith(prefix):
+            raise EnvError(
+                f"'{match.group(0)}' may not be used here: only variables whose names start "
+                f"with {prefix} can be referenced; export the value as {prefix}{name}"
+            )
         found = env.get(name)
         # An empty value counts as unset: CI systems expand a missing secret to "".
         if found:

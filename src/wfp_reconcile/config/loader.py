@@ -16,7 +16,7 @@ import pydantic
 
 from wfp_reconcile.errors import ConfigError, ConfigProblem
 
-from .envvars import ENV_FIELDS, EnvError, expand
+from .envvars import CUSTOMER_ENV_PREFIX, ENV_FIELDS, EnvError, expand
 from .files import read_module
 from .messages import problems_from_validation
 from .model import Customer, OutboundWorker, Platform, PlatformRepo, TailWorker
@@ -103,6 +103,32 @@ def _expand_env(collector: _Collector, doc: YamlDoc, env: Mapping[str, str]) -> 
     return data
 
 
+def _expand_customer_env(
+    collector: _Collector, path: str, doc: YamlDoc, env: Mapping[str, str]
+) -> Any:
+    """``doc.data`` with ``${D1_...}`` expanded in every ``scripts.<name>.d1`` value."""
+    data: Any = json.loads(json.dumps(doc.data))
+    scripts = data.get("scripts") if isinstance(data, dict) else None
+    if not isinstance(scripts, dict):
+        return data
+    for name, script in scripts.items():
+        bindings = script.get("d1") if isinstance(script, dict) else None
+        if not isinstance(bindings, dict):
+            continue
+        for binding, value in bindings.items():
+            if not isinstance(value, str):
+                continue
+            try:
+                bindings[binding] = expand(value, env, prefix=CUSTOMER_ENV_PREFIX)
+            except EnvError as exc:
+                pos = doc.value_pos(("scripts", name, "d1", binding))
+                where = f"scripts.{name}.d1.{binding}"
+                collector.add(path, pos.line, pos.column, f"{where}: {exc}")
+                # A valid placeholder, so the same value does not add a second problem.
+                bindings[binding] = "00000000-0000-0000-0000-000000000000"
+    return data
+
+
 def _load_platform(collector: _Collector, env: Mapping[str, str]) -> PlatformEntry | None:
     if collector.source.kind(PurePosixPath(PLATFORM_FILE)) == "missing":
         collector.add(
@@ -127,7 +153,7 @@ def _ignored(name: str) -> bool:
     return name.startswith(".") or name.upper().startswith("README")
 
 
-def _load_customers(collector: _Collector) -> list[CustomerEntry]:
+def _load_customers(collector: _Collector, env: Mapping[str, str]) -> list[CustomerEntry]:
     source = collector.source
     root = PurePosixPath(CUSTOMERS_DIR)
     kind = source.kind(root)
@@ -175,7 +201,8 @@ def _load_customers(collector: _Collector) -> list[CustomerEntry]:
         doc = collector.read_doc(file)
         if doc is None:
             continue
-        customer = collector.validate(Customer, file, doc, doc.data)
+        data = _expand_customer_env(collector, file, doc, env)
+        customer = collector.validate(Customer, file, doc, data)
         if customer is None:
             continue
         if customer.id != name:
@@ -248,7 +275,8 @@ def load_repo(source: RepoSource, *, env: Mapping[str, str] | None = None) -> Pl
 
     Args:
         source: Where the files come from (a work tree or a git commit).
-        env: Environment for ``${VAR}`` in platform.yaml; ``os.environ`` by default.
+        env: Environment for ``${VAR}`` in platform.yaml (and ``${D1_...}`` in the D1
+            bindings of customer scripts); ``os.environ`` by default.
 
     Returns:
         The validated repository with the bytes of every referenced module.
@@ -257,8 +285,9 @@ def load_repo(source: RepoSource, *, env: Mapping[str, str] | None = None) -> Pl
         ConfigError: listing every problem found, with file, line and column.
     """
     collector = _Collector(source)
-    platform = _load_platform(collector, os.environ if env is None else env)
-    customers = _load_customers(collector)
+    environ = os.environ if env is None else env
+    platform = _load_platform(collector, environ)
+    customers = _load_customers(collector, environ)
     files = _read_modules(collector, platform, customers)
     if platform is not None:
         sizes = {path: len(content) for path, content in files.items()}

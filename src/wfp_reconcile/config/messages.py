@@ -16,7 +16,7 @@ from typing import Any
 import pydantic
 from pydantic_core import ErrorDetails
 
-from .model import SCRIPT_NAME_PATTERN
+from .model import D1_ID_PATTERN, SCRIPT_NAME_PATTERN
 from .yamlread import Loc, Position, YamlDoc
 
 __all__ = ["FieldProblem", "describe_value", "format_loc", "problems_from_validation"]
@@ -49,6 +49,10 @@ _PATTERN_MESSAGES = {
     r"^\d{4}-\d{2}-\d{2}$": "must be a date written YYYY-MM-DD, such as 2024-09-23",
     r"^[A-Za-z_][A-Za-z0-9_]*$": (
         "must be an identifier (letters, digits and '_', not starting with a digit)"
+    ),
+    D1_ID_PATTERN: (
+        "must be a D1 database id, a UUID such as 0f4b5e2a-9c1d-4e7f-8a6b-3c2d1e0f9a8b "
+        "(`wrangler d1 list` shows them), or ${D1_NAME} to read it from the environment"
     ),
 }
 

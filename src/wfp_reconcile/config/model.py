@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 __all__ = [
+    "D1_ID_PATTERN",
     "SCRIPT_NAME_PATTERN",
     "Access",
     "Customer",
@@ -59,6 +60,21 @@ CompatDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 RelPath = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 VarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 ParamName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+
+_UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+D1_ID_PATTERN = rf"^{_UUID}$"
+# The file may say ${D1_...} (expanded before validation, see envvars), so editors must
+# accept that too; the model itself only ever sees the expanded UUID.
+D1DatabaseId = Annotated[
+    str,
+    StringConstraints(pattern=D1_ID_PATTERN),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": rf"^(?:{_UUID}|\$\{{D1_[A-Za-z0-9_]*(?::-{_UUID})?\}})$",
+        }
+    ),
+]
 
 
 class Model(BaseModel):
@@ -240,6 +256,9 @@ class Script(Model):
     """``public``, or ``token``: callers must send a customer token."""
     tags: tuple[Tag, ...] = ()
     """Extra script tags (at most 8 minus the reconciler's own)."""
+    d1: Mapping[VarName, D1DatabaseId] = Field(default_factory=dict)
+    """D1 databases bound to the script: binding name (``env.<name>``) -> database id
+    (a UUID, or ``${D1_...}`` read from the environment)."""
 
 
 class Customer(Model):

@@ -121,6 +121,7 @@ class _Checker:
         self.outbound_rules()
         self.tail_rules()
         self.tag_rules()
+        self.binding_rules()
         self.bundle_rules()
         self.token_rules()
         self.date_rules()
@@ -404,6 +405,37 @@ class _Checker:
                         ("scripts", name, "tags"),
                         (f"script '{name}' lists a tag twice"),
                     )
+
+    def binding_rules(self) -> None:
+        for entry in self.customers:
+            for name, script in entry.customer.scripts.items():
+                for binding in script.d1:
+                    loc: Loc = ("scripts", name, "d1", binding)
+                    if binding in script.vars:
+                        var_at = self.where(
+                            entry.path, entry.doc, ("scripts", name, "vars", binding)
+                        )
+                        self.at(
+                            entry.path,
+                            entry.doc,
+                            loc,
+                            (
+                                f"D1 binding '{binding}' has the name of a var of script '{name}' "
+                                f"({var_at}); both become env.{binding}, so rename one"
+                            ),
+                            key=True,
+                        )
+                    elif binding.startswith("__"):
+                        self.at(
+                            entry.path,
+                            entry.doc,
+                            loc,
+                            (
+                                f"D1 binding name '{binding}' is reserved: names starting with "
+                                "'__' belong to the platform; choose another name"
+                            ),
+                            key=True,
+                        )
 
     def bundle_rules(self) -> None:
         p = self.platform.platform
