@@ -1,13 +1,16 @@
 """The emulator's own endpoints under ``/__emulator`` (not part of Cloudflare's API).
 
-They feed the local Workers runtime (bundles, a state version) and let tests steer and
-observe the emulator (faults, request log). Callers on the loopback interface need no
-token; anyone else must send the API token, because bundles include secret bindings.
+They feed the local Workers runtime (bundles, a state version, the D1 databases that
+customer scripts bind) and let tests steer and observe the emulator (faults, request
+log). Callers on the loopback interface need no token; anyone else must send the API
+token, because bundles include secret bindings.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import re
 from typing import Any
 
 import pydantic
@@ -17,8 +20,11 @@ from starlette.routing import Route
 
 from .api import authorized
 from .faults import FaultConfig
+from .handlers import HANDLERS
+from .responses import fail, ok
 from .state import EmulatorState
-from .store import REGULAR
+from .store import REGULAR, now_iso
+from .validation import ApiProblem
 
 __all__ = ["internal_routes"]
 
@@ -54,6 +60,51 @@ def _bundle(state: EmulatorState, account: str, namespace: str, name: str) -> Re
             ],
         }
     )
+
+
+_UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+
+async def _d1_statement(request: Request, state: EmulatorState, kind: str) -> Response:
+    """Cloudflare's D1 ``query``/``raw`` for the runtime: same body, envelope and errors,
+    but neither the API token nor the fault injector nor the request log (what a script
+    does is not API traffic)."""
+    p = request.path_params
+    try:
+        return await HANDLERS[kind](request, {"account": p["account"], "db": p["db"]}, state)
+    except ApiProblem as exc:
+        return fail(exc.status, exc.code, exc.message)
+
+
+def _register_d1(state: EmulatorState, account: str, db_uuid: str, name: str) -> Response:
+    found = state.store.get_d1(account, db_uuid)
+    if found is not None:
+        return ok(found)
+    if any(db["name"] == name for db in state.store.list_d1(account)):
+        return fail(409, 7502, f"A D1 database named {name!r} already exists with another id.")
+    # The store only creates databases with fresh ids; dev needs the id the repository names.
+    with state.store._write() as db:
+        db.execute(
+            "INSERT INTO d1_databases VALUES (?, ?, ?, ?)", (account, db_uuid, name, now_iso())
+        )
+    return ok(state.store.get_d1(account, db_uuid), status=201)
+
+
+async def _ensure_d1(request: Request, state: EmulatorState) -> Response:
+    p = request.path_params
+    if not _UUID_RE.match(p["db"]):
+        return fail(400, 7400, "A D1 database id is a UUID.")
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return fail(400, 10026, "Could not parse the request body as JSON.")
+    name = body.get("name", p["db"]) if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        return fail(400, 10021, 'The body must be empty or {"name": "<database name>"}.')
+    return _register_d1(state, p["account"], p["db"], name)
 
 
 def internal_routes(state: EmulatorState) -> list[Route]:
@@ -106,7 +157,19 @@ def internal_routes(state: EmulatorState) -> list[Route]:
         state.log.reset()
         return JSONResponse({"reset": True})
 
+    async def d1_query(request: Request) -> Response:
+        return guard(request) or await _d1_statement(request, state, "d1_query")
+
+    async def d1_raw(request: Request) -> Response:
+        return guard(request) or await _d1_statement(request, state, "d1_raw")
+
+    async def d1_ensure(request: Request) -> Response:
+        return guard(request) or await _ensure_d1(request, state)
+
     return [
+        Route("/__emulator/d1/{account}/{db}/query", d1_query, methods=["POST"]),
+        Route("/__emulator/d1/{account}/{db}/raw", d1_raw, methods=["POST"]),
+        Route("/__emulator/d1/{account}/{db}", d1_ensure, methods=["PUT"]),
         Route("/__emulator/bundles/{account}/{namespace}/{script}", bundle, methods=["GET"]),
         Route("/__emulator/workers/{account}/{script}", worker, methods=["GET"]),
         Route("/__emulator/state", version, methods=["GET"]),
