@@ -185,6 +185,19 @@ function withStandardHeaders(response, name) {
   return out;
 }
 
+/** The eyeball request as customer code gets it: same method, URL and body, clean headers. */
+export function forwardedRequest(request) {
+  const headers = stripInternalHeaders(request.headers);
+  if (request.method === "GET" || request.method === "HEAD") {
+    // A GET that says "Content-Length: 0" arrives with an (empty) body stream, and the
+    // Request constructor refuses to copy any body for these methods.
+    const init = { method: request.method, headers, redirect: request.redirect };
+    if (request.cf !== undefined) init.cf = request.cf;
+    return new Request(request.url, init);
+  }
+  return new Request(request, { headers });
+}
+
 /** The dispatch Worker's handler for a parsed manifest. */
 export function createDispatcher(manifest) {
   return {
@@ -223,7 +236,7 @@ export function createDispatcher(manifest) {
       }
       const options = { limits: script.limits };
       if (script.outbound) options.outbound = script.outbound;
-      const forwarded = new Request(request, { headers: stripInternalHeaders(request.headers) });
+      const forwarded = forwardedRequest(request);
       try {
         const worker = binding.get(name, {}, options);
         const response = await worker.fetch(forwarded);
