@@ -7,12 +7,24 @@
 //   customer script from the emulator and runs it in its own isolate;
 // - `Outbound` is every customer script's globalOutbound when its binding has an outbound
 //   Worker: it runs that Worker with the dispatch's outbound parameters on `env`.
+// - `D1Bridge` runs the SQL of customer scripts' D1 bindings in the emulator (d1.mjs).
 // - `Tail` receives the trace events of a Worker that names tail consumers (Worker Loader
 //   `tails`): it prints one `wfp-tail {...}` line per event (what `wfp-reconcile dev`
 //   shows) and runs the tail Worker's `tail()` handler with the events, as Cloudflare does.
 // Code is read from the emulator's /__emulator endpoints; a cheap state counter tells when
 // anything changed, so uploads go live without restarting workerd.
 import { WorkerEntrypoint } from "cloudflare:workers";
+import {
+  D1_ENTRY_MODULE,
+  D1_ENV_PREFIX,
+  D1_FACADE_MODULE,
+  FACADE_SOURCE,
+  d1Bindings,
+  d1Entry,
+} from "./d1.mjs";
+
+// `D1Bridge` serves the D1 bindings of customer scripts (see d1.mjs).
+export { D1Bridge } from "./d1.mjs";
 
 const STATE_TTL_MS = 250;
 let state = { at: 0, version: null, pending: null };
@@ -313,7 +325,10 @@ export class Namespace extends WorkerEntrypoint {
     const params = {};
     for (const p of declared) if (Object.hasOwn(given, p)) params[p] = given[p];
     const limits = options?.limits;
-    const id = `ns:${namespace}/${name}@${rec.etag}#${service ?? ""}#${stableKey(params)}`;
+    const d1 = d1Bindings(rec);
+    // The etag covers modules only: a changed D1 binding must load a new isolate too.
+    const d1Key = stableKey(Object.fromEntries(d1.map((b) => [b.name, b.id])));
+    const id = `ns:${namespace}/${name}@${rec.etag}#${service ?? ""}#${stableKey(params)}#${d1Key}`;
     const worker = this.env.LOADER.get(id, async () => {
       const extra = service
         ? { globalOutbound: this.ctx.exports.Outbound({ props: { service, params } }) }
@@ -322,7 +337,16 @@ export class Namespace extends WorkerEntrypoint {
       if (limits) extra.limits = limits;
       const tails = tailStubs(this.ctx, rec, namespace);
       if (tails.length) extra.tails = tails;
-      return workerCode(this.env, rec, extra);
+      const code = workerCode(this.env, rec, extra);
+      if (d1.length) {
+        for (const b of d1) {
+          code.env[D1_ENV_PREFIX + b.name] = this.ctx.exports.D1Bridge({ props: { database: b.id } });
+        }
+        code.modules[D1_FACADE_MODULE] = { js: FACADE_SOURCE };
+        code.modules[D1_ENTRY_MODULE] = { js: d1Entry(rec.main_module, d1.map((b) => b.name)) };
+        code.mainModule = D1_ENTRY_MODULE;
+      }
+      return code;
     });
     return worker.getEntrypoint().fetch(request);
   }
