@@ -241,7 +241,7 @@ def run_ratelimit(args: argparse.Namespace) -> int:
 
 def run_fuzz(args: argparse.Namespace) -> int:
     try:
-        import atheris  # type: ignore[import-not-found]
+        import atheris  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         print("atheris is not installed: pip install atheris", file=sys.stderr)
         return 1
