@@ -23,7 +23,7 @@ EXAMPLE_FILES = [
 def test_example_repository_validates_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--repo", str(ROOT)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("OK: 2 customers, 3 scripts, 1 outbound Worker")
+    assert out.startswith("OK: 2 customers, 4 scripts, 1 outbound Worker")
 
 
 def test_example_repository_uses_defaults_when_the_environment_is_empty() -> None:
@@ -47,6 +47,7 @@ def test_example_repository_holds_the_bytes_of_every_module() -> None:
         "customers/basic/basic-hello.mjs",
         "customers/advanced/advanced-hello.mjs",
         "customers/advanced/advanced-api.mjs",
+        "customers/advanced/advanced-counter.mjs",
         "customers/advanced/lib/greeting.mjs",
     }
     assert set(repo.files) == expected
@@ -70,6 +71,14 @@ def test_example_customers_match_the_example_projects_plans_and_demo_tokens() ->
     assert advanced.outbound is not None and advanced.outbound.worker == "egress"
     assert advanced.limits is not None and advanced.limits.cpu_ms == 200
     assert advanced.scripts["advanced-api"].access == "token"
+
+
+def test_example_counter_binds_a_demo_d1_database_unless_the_environment_names_one() -> None:
+    demo = load_repo_dir(ROOT, env={}).customer("advanced").scripts["advanced-counter"]
+    real = "0f4b5e2a-9c1d-4e7f-8a6b-3c2d1e0f9a8b"
+    chosen = load_repo_dir(ROOT, env={"D1_ADVANCED_HITS": real}).customer("advanced")
+    assert demo.d1 == {"HITS": "5c0ffee0-d1d1-4d1d-8d1d-0000000000a2"}
+    assert chosen.scripts["advanced-counter"].d1 == {"HITS": real}
 
 
 def test_example_platform_ships_a_trace_worker_and_a_demo_admin_token_hash() -> None:

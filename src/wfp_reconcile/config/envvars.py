@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["CUSTOMER_ENV_PREFIX", "ENV_FIELDS", "EnvError", "expand"]
+__all__ = ["CUSTOMER_ENV_PREFIX", "ENV_FIELDS", "EnvError", "expand", "expand_customer"]
 
 ENV_FIELDS: tuple[tuple[str, ...], ...] = (("account_id",), ("namespace",), ("d1", "database_id"))
 """Where ``platform.yaml`` may reference environment variables; nowhere else."""
@@ -74,3 +76,33 @@ def expand(value: str, env: Mapping[str, str], *, prefix: str = "") -> str:
             f"${{{missing[0]}:-default}} to give a default"
         )
     return result
+
+
+PLACEHOLDER_D1_ID = "00000000-0000-0000-0000-000000000000"
+"""Stands in for a reference that could not be expanded, so it adds no second problem."""
+
+
+def expand_customer(
+    data: Any, env: Mapping[str, str]
+) -> tuple[Any, list[tuple[tuple[str, ...], str]]]:
+    """A copy of a ``customer.yaml`` document with ``${D1_...}`` expanded in every
+    ``scripts.<name>.d1`` value, and the ``(location, message)`` of each bad reference."""
+    out: Any = json.loads(json.dumps(data))
+    problems: list[tuple[tuple[str, ...], str]] = []
+    scripts = out.get("scripts") if isinstance(out, dict) else None
+    if not isinstance(scripts, dict):
+        return out, problems
+    for name, script in scripts.items():
+        bindings = script.get("d1") if isinstance(script, dict) else None
+        if not isinstance(bindings, dict):
+            continue
+        for binding, value in bindings.items():
+            if not isinstance(value, str):
+                continue
+            try:
+                bindings[binding] = expand(value, env, prefix=CUSTOMER_ENV_PREFIX)
+            except EnvError as exc:
+                loc = ("scripts", name, "d1", binding)
+                problems.append((loc, f"{'.'.join(loc[:3])}.{binding}: {exc}"))
+                bindings[binding] = PLACEHOLDER_D1_ID
+    return out, problems

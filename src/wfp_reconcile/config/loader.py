@@ -16,7 +16,7 @@ import pydantic
 
 from wfp_reconcile.errors import ConfigError, ConfigProblem
 
-from .envvars import CUSTOMER_ENV_PREFIX, ENV_FIELDS, EnvError, expand
+from .envvars import ENV_FIELDS, EnvError, expand, expand_customer
 from .files import read_module
 from .messages import problems_from_validation
 from .model import Customer, OutboundWorker, Platform, PlatformRepo, TailWorker
@@ -106,26 +106,10 @@ def _expand_env(collector: _Collector, doc: YamlDoc, env: Mapping[str, str]) -> 
 def _expand_customer_env(
     collector: _Collector, path: str, doc: YamlDoc, env: Mapping[str, str]
 ) -> Any:
-    """``doc.data`` with ``${D1_...}`` expanded in every ``scripts.<name>.d1`` value."""
-    data: Any = json.loads(json.dumps(doc.data))
-    scripts = data.get("scripts") if isinstance(data, dict) else None
-    if not isinstance(scripts, dict):
-        return data
-    for name, script in scripts.items():
-        bindings = script.get("d1") if isinstance(script, dict) else None
-        if not isinstance(bindings, dict):
-            continue
-        for binding, value in bindings.items():
-            if not isinstance(value, str):
-                continue
-            try:
-                bindings[binding] = expand(value, env, prefix=CUSTOMER_ENV_PREFIX)
-            except EnvError as exc:
-                pos = doc.value_pos(("scripts", name, "d1", binding))
-                where = f"scripts.{name}.d1.{binding}"
-                collector.add(path, pos.line, pos.column, f"{where}: {exc}")
-                # A valid placeholder, so the same value does not add a second problem.
-                bindings[binding] = "00000000-0000-0000-0000-000000000000"
+    data, problems = expand_customer(doc.data, env)
+    for loc, message in problems:
+        pos = doc.value_pos(loc)
+        collector.add(path, pos.line, pos.column, message)
     return data
 
 

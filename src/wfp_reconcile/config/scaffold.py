@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import pydantic
 from wfp_reconcile.errors import ConfigError, ConfigProblem
 
 from . import yamledit
+from .envvars import expand_customer
 from .loader import CUSTOMER_FILE, CUSTOMERS_DIR, PLATFORM_FILE
 from .messages import problems_from_validation
 from .model import SCRIPT_NAME_PATTERN, Customer
@@ -266,13 +268,34 @@ def _load_customer_for_edit(repo: Path, customer_id: str) -> tuple[str, Any]:
     return relative, data
 
 
+class _AnyD1Id(Mapping[str, str]):
+    """An environment in which every variable is set to a well-formed D1 id."""
+
+    def __getitem__(self, key: str) -> str:
+        return "11111111-1111-4111-8111-111111111111"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
 def _check_customer_text(relative: str, text: str) -> None:
     """Refuse to write a customer file that would not validate."""
     doc, problems = read_yaml(text)
     errors = [ConfigProblem(relative, p.line, p.column, p.message) for p in problems]
     if doc is not None and not errors:
+        # The environment of this shell is not the one plans run with: a well-formed
+        # ${D1_...} reference passes, a malformed one is reported.
+        data, refs = expand_customer(doc.data, _AnyD1Id())
+        errors = [
+            ConfigProblem(relative, doc.value_pos(loc).line, doc.value_pos(loc).column, message)
+            for loc, message in refs
+        ]
+    if doc is not None and not errors:
         try:
-            Customer.model_validate_json(json.dumps(doc.data))
+            Customer.model_validate_json(json.dumps(data))
         except pydantic.ValidationError as exc:
             errors = [
                 ConfigProblem(relative, pos.line, pos.column, message)
