@@ -21,6 +21,7 @@ from wfp_reconcile.cloudflare import ClientSettings, CloudflareClient
 from wfp_reconcile.config.model import PlatformRepo, Routing
 from wfp_reconcile.errors import WfpError
 
+from .d1local import ensure_local_databases
 from .process import RunningRuntime, RuntimeSettings, run_runtime
 from .tailevents import format_tail_event, parse_tail_line
 
@@ -71,7 +72,8 @@ class DevEvent:
 
     kind: str
     """``started``, ``applied``, ``apply_failed``, ``config_error``, ``changed``, ``log``,
-    ``tail`` (one invocation of a Worker that has tail Workers)."""
+    ``tail`` (one invocation of a Worker that has tail Workers), ``d1`` (a D1 database that
+    a script binds was created in the emulator)."""
     message: str
     details: tuple[str, ...] = ()
 
@@ -229,7 +231,14 @@ class DevStack:
 
     def _apply_repo(self, repo: PlatformRepo) -> bool:
         assert self._client is not None
+        assert self.emulator is not None
         try:
+            for db in ensure_local_databases(repo, self.emulator.url):
+                self._emit(
+                    "d1",
+                    f"Created local D1 database {db.database_id} "
+                    f"(bound as {', '.join(db.bound_as)}).",
+                )
             outcome = self._apply(repo, self._client)
         except WfpError as exc:
             self._emit("apply_failed", exc.message)
