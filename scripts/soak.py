@@ -62,6 +62,7 @@ def run_faults(args: argparse.Namespace) -> int:
         fail_429=args.fail_429,
         fail_5xx=args.fail_5xx,
         drop=args.drop,
+        drop_after=args.drop_after,
         retry_after_seconds=args.retry_after,
         seed=args.seed,
     )
@@ -113,7 +114,7 @@ def run_faults(args: argparse.Namespace) -> int:
     print(
         f"\nfault soak: {args.scripts} scripts / {args.customers} customers, "
         f"{args.unmanaged} unmanaged, faults 429={args.fail_429} 5xx={args.fail_5xx} "
-        f"drop={args.drop} latency={args.latency_ms} ms, seed {args.seed}\n"
+        f"drop={args.drop} drop_after={args.drop_after} latency={args.latency_ms} ms, seed {args.seed}\n"
     )
     table(
         [
@@ -295,7 +296,10 @@ def main() -> int:
     faults.add_argument("--unmanaged", type=int, default=20)
     faults.add_argument("--fail-429", type=float, default=0.12)
     faults.add_argument("--fail-5xx", type=float, default=0.12)
-    faults.add_argument("--drop", type=float, default=0.10)
+    faults.add_argument("--drop", type=float, default=0.06)
+    faults.add_argument(
+        "--drop-after", type=float, default=0.04, help="carried out, then the answer is lost"
+    )
     faults.add_argument("--latency-ms", type=float, default=5.0)
     faults.add_argument("--retry-after", type=float, default=0.2, help="seconds per 429")
     faults.add_argument("--concurrency", type=int, default=8)

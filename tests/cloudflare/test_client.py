@@ -430,9 +430,13 @@ def test_settings_from_env_reads_wrangler_variables():
             "CLOUDFLARE_ACCOUNT_ID": "acc",
             "CLOUDFLARE_API_BASE_URL": "http://127.0.0.1:9/client/v4/",
             "WFP_RATE_LIMIT": "600",
+            "WFP_RATE_WINDOW": "60",
             "WFP_CONCURRENCY": "3",
+            "WFP_MAX_ATTEMPTS": "2",
         }
     )
+    assert settings.window_seconds == 60.0
+    assert settings.max_attempts == 2
     assert settings.account_id == "acc"
     assert settings.base_url == "http://127.0.0.1:9/client/v4"
     assert settings.requests_per_window == 600
@@ -450,9 +454,13 @@ def test_missing_token_names_the_variable_to_set():
         ClientSettings.from_env({"CLOUDFLARE_ACCOUNT_ID": "acc"})
 
 
-def test_bad_rate_limit_variable_is_a_clear_error():
-    env = {"CLOUDFLARE_API_TOKEN": TOKEN, "CLOUDFLARE_ACCOUNT_ID": "a", "WFP_RATE_LIMIT": "lots"}
-    with pytest.raises(ValidationError, match="WFP_RATE_LIMIT"):
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [("WFP_RATE_LIMIT", "lots"), ("WFP_RATE_WINDOW", "0"), ("WFP_CONCURRENCY", "-1")],
+)
+def test_bad_pacing_variable_is_a_clear_error(var, value):
+    env = {"CLOUDFLARE_API_TOKEN": TOKEN, "CLOUDFLARE_ACCOUNT_ID": "a", var: value}
+    with pytest.raises(ValidationError, match=var):
         ClientSettings.from_env(env)
 
 

@@ -167,3 +167,29 @@ def test_thousands_of_scripts_list_in_few_pages(emulator, emulator_client):
     assert len(managed) == 1250 and len({s.id for s in managed}) == 1250
     assert emulator.count("list_scripts") == 2
     assert time.monotonic() - started < 5
+
+
+def test_drop_after_carries_out_the_request_then_loses_the_answer(emulator, http, emulator_client):
+    emulator_client.ensure_namespace("ns")
+    emulator.set_faults(FaultConfig(drop_after=1.0))
+    with pytest.raises(httpx.RemoteProtocolError):
+        http.put(
+            f"{NS}/ns/scripts/kept",
+            files={
+                "metadata": (None, '{"main_module": "w.mjs"}', "application/json"),
+                "w.mjs": ("w.mjs", b"export default {};", "application/javascript+module"),
+            },
+        )
+    assert emulator.requests()[-1].fault == "drop_after"
+    emulator.set_faults(FaultConfig())
+    assert [s.id for s in emulator_client.list_scripts("ns")] == ["kept"]
+
+
+def test_client_retries_a_lost_answer_and_the_retry_is_harmless(emulator, emulator_client):
+    emulator_client.ensure_namespace("ns")
+    emulator.set_faults(FaultConfig(drop_after=0.5, seed=7))
+    for i in range(10):
+        emulator_client.upload_script("ns", f"s{i}", script(f"s{i}"))
+    emulator.set_faults(FaultConfig())
+    assert sorted(s.id for s in emulator_client.list_scripts("ns")) == [f"s{i}" for i in range(10)]
+    assert any(r.fault == "drop_after" for r in emulator.requests())

@@ -21,7 +21,8 @@ FAULTS = FaultConfig(
     latency_ms=2,
     fail_429=0.12,
     fail_5xx=0.12,
-    drop=0.12,
+    drop=0.08,
+    drop_after=0.06,  # done but unanswered: the retry repeats something that happened
     retry_after_seconds=0.02,
     seed=8,
 )
@@ -50,7 +51,7 @@ def test_rounds_of_changes_under_faults_converge_without_losing_or_touching_anyt
         assert faulty / total >= 0.2, f"round {round_no}: only {faulty}/{total} faulty"
     faulty, total = faulty_requests(emulator, log_start)
     assert faulty / total >= 0.3, f"only {faulty}/{total} requests were faulty"
-    assert {r.fault for r in emulator.requests() if r.fault} == {"429", "5xx", "drop"}
+    assert {r.fault for r in emulator.requests() if r.fault} == {"429", "5xx", "drop", "drop_after"}
 
 
 def test_verify_reports_a_lost_script_a_stale_one_and_a_touched_unmanaged_one(

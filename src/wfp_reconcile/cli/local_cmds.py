@@ -43,6 +43,12 @@ def _rate_limit(value: str | None) -> tuple[int | None, float]:
 @click.option("--fail-5xx", type=click.FloatRange(0, 1), default=0.0, help="Fraction of 5xx.")
 @click.option("--fail-429", type=click.FloatRange(0, 1), default=0.0, help="Fraction of 429s.")
 @click.option("--drop", type=click.FloatRange(0, 1), default=0.0, help="Fraction dropped.")
+@click.option(
+    "--drop-after",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fraction carried out, then dropped before the answer.",
+)
 @click.option("--rate-limit", default=None, help="N/SECONDS: answer 429 past N requests.")
 @click.option("--list-without-tags", is_flag=True, help="List items omit their tags.")
 @click.option("--fail-script", "fail_scripts", multiple=True, help="Uploads of NAME fail (500).")
@@ -56,6 +62,7 @@ def local_api(
     fail_5xx: float,
     fail_429: float,
     drop: float,
+    drop_after: float,
     rate_limit: str | None,
     list_without_tags: bool,
     fail_scripts: tuple[str, ...],
@@ -71,6 +78,7 @@ def local_api(
         fail_5xx=fail_5xx,
         fail_429=fail_429,
         drop=drop,
+        drop_after=drop_after,
         rate_limit=limit,
         rate_window_seconds=window,
         list_without_tags=list_without_tags,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from wfp_reconcile.errors import AuthError, ValidationError, register_secret
 
@@ -71,15 +72,21 @@ class ClientSettings:
                 "platform.yaml."
             )
         base_url = env.get("CLOUDFLARE_API_BASE_URL", "").strip() or DEFAULT_BASE_URL
-        kwargs: dict[str, int] = {}
-        for var, field in (
-            ("WFP_RATE_LIMIT", "requests_per_window"),
-            ("WFP_CONCURRENCY", "max_concurrency"),
+        kwargs: dict[str, Any] = {}
+        for var, field, kind in (
+            ("WFP_RATE_LIMIT", "requests_per_window", int),
+            ("WFP_RATE_WINDOW", "window_seconds", float),
+            ("WFP_CONCURRENCY", "max_concurrency", int),
+            ("WFP_MAX_ATTEMPTS", "max_attempts", int),
         ):
             raw = env.get(var, "").strip()
             if raw:
                 try:
-                    kwargs[field] = int(raw)
+                    value = kind(raw)
                 except ValueError:
-                    raise ValidationError(f"{var} must be a whole number, got {raw!r}.")
+                    what = "a whole number" if kind is int else "a number"
+                    raise ValidationError(f"{var} must be {what}, got {raw!r}.")
+                if value <= 0:
+                    raise ValidationError(f"{var} must be greater than 0, got {raw!r}.")
+                kwargs[field] = value
         return cls(account_id=account, api_token=token, base_url=base_url.rstrip("/"), **kwargs)

@@ -114,15 +114,7 @@ class CloudflareApi:
         decision = faults.decide()
         if decision.fault == "drop":
             log.add(method, raw_path, query, kind, 0, "drop")
-            # Headers promising a body that never comes: the client sees the connection
-            # close mid-answer, as with a dropped connection.
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-length", b"64")],
-                }
-            )
+            await _drop(send)
             return
         response: Response
         if decision.fault in ("429", "rate_limit"):
@@ -151,5 +143,23 @@ class CloudflareApi:
                 # written and there is nobody to answer.
                 log.add(method, raw_path, query, kind, 0, "client_disconnect")
                 return
+        if decision.fault == "drop_after":
+            # The work is done but the answer is lost: the hardest case for a client that
+            # retries, since a retry repeats something that already happened.
+            log.add(method, raw_path, query, kind, 0, "drop_after")
+            await _drop(send)
+            return
         log.add(method, raw_path, query, kind, response.status_code, decision.fault)
         await response(scope, receive, send)
+
+
+async def _drop(send: Send) -> None:
+    # Headers promising a body that never comes: the client sees the connection close
+    # mid-answer, as with a dropped connection.
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", b"64")],
+        }
+    )

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["FaultConfig", "FaultDecision", "FaultInjector"]
 
-Fault = Literal["drop", "429", "5xx", "rate_limit", "fail_script"]
+Fault = Literal["drop", "drop_after", "429", "5xx", "rate_limit", "fail_script"]
 
 
 class FaultConfig(BaseModel):
@@ -30,6 +30,13 @@ class FaultConfig(BaseModel):
     fail_5xx: float = Field(0.0, ge=0, le=1, description="Fraction answered 500/502/503.")
     fail_429: float = Field(0.0, ge=0, le=1, description="Fraction answered 429.")
     drop: float = Field(0.0, ge=0, le=1, description="Fraction closed without an answer.")
+    drop_after: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Fraction carried out, then closed without an answer (the change happens; "
+        "the client never learns it did).",
+    )
     rate_limit: int | None = Field(None, ge=1, description="Requests allowed per window.")
     rate_window_seconds: float = Field(300.0, gt=0, description="The rate limit's window.")
     retry_after_seconds: float = Field(
@@ -82,6 +89,9 @@ class FaultInjector:
             if roll < cfg.drop:
                 return FaultDecision("drop")
             roll -= cfg.drop
+            if roll < cfg.drop_after:
+                return FaultDecision("drop_after")
+            roll -= cfg.drop_after
             if roll < cfg.fail_429:
                 return FaultDecision("429", 429, cfg.retry_after_seconds)
             roll -= cfg.fail_429
