@@ -114,7 +114,8 @@ def run_faults(args: argparse.Namespace) -> int:
     print(
         f"\nfault soak: {args.scripts} scripts / {args.customers} customers, "
         f"{args.unmanaged} unmanaged, faults 429={args.fail_429} 5xx={args.fail_5xx} "
-        f"drop={args.drop} drop_after={args.drop_after} latency={args.latency_ms} ms, seed {args.seed}\n"
+        f"drop={args.drop} drop_after={args.drop_after} latency={args.latency_ms} ms, "
+        f"seed {args.seed}\n"
     )
     table(
         [
