@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from wfp_reconcile.cli import main
 from wfp_reconcile.config import load_repo_dir
 from wfp_reconcile.desired import build_desired
 from wfp_reconcile.errors import ConfigError
@@ -95,3 +96,24 @@ def test_variables_are_not_expanded_outside_d1_values(repo: Path) -> None:
     assert bindings(repo, {"D1_BETA_DB": DB_ID}) == [
         {"type": "plain_text", "name": "NOTE", "text": "${D1_BETA_DB}"}
     ]
+
+
+def test_editing_a_customer_file_accepts_d1_references_whatever_the_shell_has(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("D1_BETA_DB", raising=False)
+    declare(repo, "    d1:\n      DB: ${D1_BETA_DB}\n")
+
+    assert main(["new", "script", "beta", "beta-extra", "--repo", str(repo)]) == 0
+    assert "DB: ${D1_BETA_DB}" in (repo / B).read_text()
+
+
+def test_editing_a_customer_file_refuses_a_reference_customers_may_not_use(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    declare(repo, "    d1:\n      DB: ${HOME}\n")
+    before = (repo / B).read_text()
+
+    assert main(["new", "script", "beta", "beta-extra", "--repo", str(repo)]) == 1
+    assert "only variables whose names start with D1_" in capsys.readouterr().err
+    assert (repo / B).read_text() == before
