@@ -268,3 +268,31 @@ test("the admin token header never reaches customer code", async () => {
   const { calls } = await run("http://x/hello/", ok, { headers: { "x-admin-token": ADMIN } });
   assert.equal(calls[0].request.headers.get("x-admin-token"), null);
 });
+
+test("GET and HEAD with an empty body stream are forwarded without a body", () => {
+  // workerd hands the dispatcher a GET carrying "Content-Length: 0" with an empty body
+  // stream; copying it with new Request(request, init) throws, so the dispatcher rebuilds it.
+  for (const method of ["GET", "HEAD"]) {
+    const incoming = {
+      method,
+      url: "https://example.com/hello/x?q=1",
+      redirect: "manual",
+      headers: new Headers({ "content-length": "0", "x-wfp-internal": "spoof", accept: "*/*" }),
+      body: new ReadableStream(),
+    };
+    const forwarded = core.forwardedRequest(incoming);
+    assert.equal(forwarded.method, method);
+    assert.equal(forwarded.url, incoming.url);
+    assert.equal(forwarded.body, null);
+    assert.equal(forwarded.redirect, "manual");
+    assert.equal(forwarded.headers.get("x-wfp-internal"), null);
+    assert.equal(forwarded.headers.get("accept"), "*/*");
+  }
+});
+
+test("other methods keep their body", async () => {
+  const incoming = new Request("https://example.com/hello/", { method: "POST", body: "payload" });
+  const forwarded = core.forwardedRequest(incoming);
+  assert.equal(forwarded.method, "POST");
+  assert.equal(await forwarded.text(), "payload");
+});
