@@ -23,7 +23,7 @@ from .faults import FaultConfig
 from .handlers import HANDLERS
 from .responses import fail, ok
 from .state import EmulatorState
-from .store import REGULAR, now_iso
+from .store import REGULAR
 from .validation import ApiProblem
 
 __all__ = ["internal_routes"]
@@ -84,12 +84,10 @@ def _register_d1(state: EmulatorState, account: str, db_uuid: str, name: str) ->
         return ok(found)
     if any(db["name"] == name for db in state.store.list_d1(account)):
         return fail(409, 7502, f"A D1 database named {name!r} already exists with another id.")
-    # The store only creates databases with fresh ids; dev needs the id the repository names.
-    with state.store._write() as db:
-        db.execute(
-            "INSERT INTO d1_databases VALUES (?, ?, ?, ?)", (account, db_uuid, name, now_iso())
-        )
-    return ok(state.store.get_d1(account, db_uuid), status=201)
+    created = state.store.create_d1(account, name, db_uuid)
+    if created is None:  # the name was taken between the check and the write
+        return fail(409, 7502, f"A D1 database named {name!r} already exists with another id.")
+    return ok(created, status=201)
 
 
 async def _ensure_d1(request: Request, state: EmulatorState) -> Response:

@@ -333,15 +333,20 @@ class Store:
 
     # -- D1 -------------------------------------------------------------------------------
 
-    def create_d1(self, account: str, name: str) -> dict[str, Any] | None:
-        """Register a D1 database; ``None`` when the name is taken in the account."""
+    def create_d1(
+        self, account: str, name: str, db_uuid: str | None = None
+    ) -> dict[str, Any] | None:
+        """Register a D1 database; ``None`` when the name is taken in the account.
+
+        ``db_uuid`` is for the local stack, which must use the id the repository names.
+        """
         with self._write() as db:
             taken = db.execute(
                 "SELECT 1 FROM d1_databases WHERE account = ? AND name = ?", (account, name)
             ).fetchone()
             if taken:
                 return None
-            db_uuid = str(uuid.uuid4())
+            db_uuid = db_uuid or str(uuid.uuid4())
             db.execute(
                 "INSERT INTO d1_databases VALUES (?, ?, ?, ?)", (account, db_uuid, name, now_iso())
             )
