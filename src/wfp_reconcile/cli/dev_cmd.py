@@ -18,6 +18,7 @@ __all__ = ["dev"]
 _STYLES = {
     "started": "green",
     "applied": "green",
+    "d1": "green",
     "apply_failed": "red",
     "config_error": "red",
     "changed": "yellow",
