@@ -167,6 +167,11 @@ def apply_plan(
         allow_deletes=allow_deletes,
     )
     if plan.commit != repo.commit:
+        if repo.commit is None and plan.commit:
+            raise StalePlanError(
+                f"The plan was made from commit {plan.commit[:12]} but this apply reads the work "
+                f"tree; pass --ref {plan.commit[:12]} (or the branch it came from) to apply it."
+            )
         raise StalePlanError(
             f"The plan was made from commit {plan.commit or '(work tree)'} but the repository "
             f"is at {repo.commit or '(work tree)'}; make a new plan."
