@@ -22,7 +22,7 @@ from wfp_reconcile.config.schema import json_schemas, render_schema
 from wfp_reconcile.config.source import RepoSource, WorkTreeSource
 from wfp_reconcile.errors import ConfigError, ConfigProblem
 
-from .group import cli, repo_option
+from .group import cli, format_option, ref_option, repo_option
 
 __all__ = ["cli"]
 
@@ -66,15 +66,8 @@ def _gh_annotation(problem: ConfigProblem, repo: Path) -> str:
 
 @cli.command()
 @repo_option
-@click.option("--ref", default=None, metavar="REV", help="Validate a git revision, not the files.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
-    help="github prints workflow annotations.",
-)
+@ref_option
+@format_option("text", "json", "github", help="github prints workflow annotations.")
 def validate(repo: Path, ref: str | None, fmt: str) -> int:
     """Check the platform repository and report every problem at once."""
     source = _open_source(repo, ref)

@@ -22,7 +22,7 @@ from wfp_reconcile.github import (
 from wfp_reconcile.gitsource import Change, changed_paths
 from wfp_reconcile.owners import OwnershipReport, check_revisions, summarize_changes
 
-from .group import cli, repo_option
+from .group import cli, format_option, repo_option
 
 __all__ = ["cli", "render_ownership_markdown"]
 
@@ -54,9 +54,7 @@ def _change_line(change: Change) -> str:
 @repo_option
 @base_option
 @head_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option("text", "json")
 def changed(repo: Path, base: str, head: str, fmt: str) -> int:
     """List the customers and platform files HEAD changed since it forked from BASE."""
     summary = summarize_changes(changed_paths(repo, base, head))
@@ -99,12 +97,10 @@ def render_ownership_markdown(report: OwnershipReport) -> str:
 @base_option
 @head_option
 @click.option("--actor", required=True, metavar="LOGIN", help="The author of the change.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "json",
+    "github",
     help="github prints annotations, writes the job summary and sets the `passed` output.",
 )
 def check_owners(repo: Path, base: str, head: str, actor: str, fmt: str) -> int:

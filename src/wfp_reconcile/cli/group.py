@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -36,3 +38,33 @@ repo_option = click.option(
     show_default=True,
     help="The platform repository.",
 )
+
+ref_option = click.option(
+    "--ref",
+    "ref",
+    default=None,
+    metavar="REV",
+    help="Read the repository at this git revision, not the work tree.",
+)
+
+customer_option = click.option(
+    "--customer",
+    "customers",
+    multiple=True,
+    metavar="ID",
+    help="Limit to this customer (repeatable).",
+)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def format_option(*choices: str, help: str | None = None) -> Callable[[_F], _F]:
+    """``--format`` with these choices, the first one the default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )

@@ -22,23 +22,9 @@ from wfp_reconcile.render import (
     render_plan_text,
 )
 
-from .group import cli, repo_option
+from .group import cli, customer_option, format_option, ref_option, repo_option
 
 __all__ = ["load_platform_repo", "open_client"]
-
-ref_option = click.option(
-    "--ref",
-    "ref",
-    default=None,
-    help="Read the repository at this git revision, not the work tree.",
-)
-customer_option = click.option(
-    "--customer",
-    "customers",
-    multiple=True,
-    metavar="ID",
-    help="Limit to this customer (repeatable).",
-)
 
 
 def load_platform_repo(repo: Path, ref: str | None) -> PlatformRepo:
@@ -74,13 +60,7 @@ def _emit_plan(run: PlannedRun, fmt: str) -> None:
 @repo_option
 @ref_option
 @customer_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json", "markdown")
 @click.option(
     "--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan here."
 )

@@ -14,8 +14,8 @@ from rich.text import Text
 
 from wfp_reconcile.status import Drift, StatusReport, read_status
 
-from .group import cli, repo_option
-from .plan_cmds import customer_option, load_platform_repo, open_client, ref_option
+from .group import cli, customer_option, format_option, ref_option, repo_option
+from .plan_cmds import load_platform_repo, open_client
 
 __all__ = ["render_status_text"]
 
@@ -92,13 +92,7 @@ def render_status_text(report: StatusReport, *, color: bool = False, width: int 
 @repo_option
 @ref_option
 @customer_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json")
 def status(repo: Path, ref: str | None, customers: tuple[str, ...], fmt: str) -> int:
     """Show what is deployed per customer and how it drifts from the repository.
 
