@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Collection, Sequence
+from typing import Any
 
 from wfp_reconcile import __version__
 from wfp_reconcile.actual import ActualState, fetch_actual
@@ -16,7 +17,8 @@ from wfp_reconcile.cloudflare import CloudflareClient
 from wfp_reconcile.config.model import PlatformRepo
 from wfp_reconcile.d1mirror import MirrorResult, plan_mirror, sync_mirror
 from wfp_reconcile.desired import DesiredState, WorkerKind, build_desired
-from wfp_reconcile.diff import Action, compute_diff
+from wfp_reconcile.details import config_fields, merge_details
+from wfp_reconcile.diff import Action, Change, FieldChange, compute_diff
 from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError, WfpError
 from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
 
@@ -55,6 +57,44 @@ def _check_scope(repo: PlatformRepo, customers: Collection[str]) -> None:
                 for name in unknown
             ]
         )
+
+
+# Settings are read only for updates whose configuration changed, and for at most this
+# many: a platform-wide change (say, a new compatibility date) shows the same thing on
+# every script, and reading thousands of settings would cost more than it tells.
+_DETAIL_LIMIT = 100
+
+
+def _with_config_details(
+    client: CloudflareClient, desired: DesiredState, changes: tuple[Change, ...]
+) -> tuple[tuple[Change, ...], int]:
+    wanted = [
+        c
+        for c in changes
+        if c.action is Action.UPDATE and any(f.field == "config" for f in c.fields)
+    ][:_DETAIL_LIMIT]
+    if not wanted:
+        return changes, 0
+    workers = {(w.kind, w.name): w for w in desired.all()}
+
+    def read(change: Change) -> dict[str, Any]:
+        if change.kind is WorkerKind.SCRIPT:
+            return client.get_script_settings(desired.namespace, change.name)
+        return client.get_worker_settings(change.name)
+
+    details: dict[tuple[WorkerKind, str], tuple[FieldChange, ...]] = {}
+    for change, result in zip(wanted, client.map_concurrent(read, wanted), strict=True):
+        worker = workers.get((change.kind, change.name))
+        # Details only explain a plan: a failed read leaves the fingerprint fields alone.
+        if isinstance(result, dict) and worker is not None:
+            details[(change.kind, change.name)] = config_fields(worker, result)
+    enriched = tuple(
+        c.model_copy(update={"fields": merge_details(c.fields, details[(c.kind, c.name)])})
+        if details.get((c.kind, c.name))
+        else c
+        for c in changes
+    )
+    return enriched, len(wanted)
 
 
 def plan_repo(
@@ -96,6 +136,7 @@ def plan_repo(
     if adopt:
         # `adopt` takes over the named scripts and nothing else: the rest is for `apply`.
         changes = tuple(c for c in changes if c.action is Action.ADOPT)
+    changes, detail_calls = _with_config_details(client, desired, changes)
     settings = client.settings
     created_at = now_utc()
     mirror = (
@@ -115,7 +156,7 @@ def plan_repo(
         summary=Summary.of(changes),
         estimate=Estimate.of(
             changes,
-            read_calls=actual.read_calls,
+            read_calls=actual.read_calls + detail_calls,
             requests_per_window=settings.requests_per_window,
             window_seconds=settings.window_seconds,
         ),

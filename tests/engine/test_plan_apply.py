@@ -303,3 +303,25 @@ def test_list_without_tags_mode_gives_the_same_plan(platform_repo, cf, run, emul
     assert degraded["state_digest"] == normal["state_digest"]
     assert degraded["tags_from_list"] is False and normal["tags_from_list"] is True
     assert cf.count("get_tags") >= 4
+
+
+def test_plan_says_which_settings_an_update_changes(platform_repo, cf, run, emulator_client):
+    platform_repo.customer("acme", {"a1": {"vars": {"GREETING": "hi", "MODE": 1}}, "a2": {}})
+    assert _apply(run, platform_repo)[0] == 0
+    platform_repo.customer(
+        "acme",
+        {
+            "a1": {"vars": {"GREETING": "hello", "LEVEL": 2}, "compatibility_date": "2025-01-01"},
+            "a2": {},
+        },
+    )
+    cf.reset_requests()
+
+    code, out, err = run("plan", *_repo_args(platform_repo))
+    assert code == 0, err
+    assert "      compatibility_date: 2024-09-01 -> 2025-01-01" in out
+    assert '      binding GREETING: "hi" -> "hello"' in out
+    assert "      binding LEVEL: (none) -> json 2" in out
+    assert "      binding MODE: json 1 -> (none)" in out
+    assert cf.count("get_settings") == 1  # only for the one script whose config changed
+    assert "a2" not in out.split("customer acme:")[1].split("Plan:")[0]

@@ -202,6 +202,12 @@ class CloudflareClient:
         result = self._call("get_tags", "GET", f"{self._script(namespace, name)}/tags").result
         return tuple(str(t) for t in result or [])
 
+    def get_script_settings(self, namespace: str, name: str) -> dict[str, Any]:
+        """The script's settings (bindings without secret values, compatibility, limits,
+        logpush, tail consumers, tags). Raises ``NotFoundError`` when it does not exist."""
+        result = self._call("get_settings", "GET", f"{self._script(namespace, name)}/settings")
+        return dict(result.result or {})
+
     def put_script_tags(self, namespace: str, name: str, tags: Sequence[str]) -> tuple[str, ...]:
         """Replace all of the script's tags; return the tags Cloudflare now holds."""
         result = self._call(
@@ -258,10 +264,14 @@ class CloudflareClient:
             path=self._worker(name),
         )
 
+    def get_worker_settings(self, name: str) -> dict[str, Any]:
+        """A regular Worker's settings (``GET …/scripts/{name}/settings``)."""
+        result = self._call("get_worker_settings", "GET", f"{self._worker(name)}/settings").result
+        return dict(result or {})
+
     def get_worker_tags(self, name: str) -> tuple[str, ...]:
         """A regular Worker's tags, from its settings (``GET …/scripts/{name}/settings``)."""
-        result = self._call("get_worker_settings", "GET", f"{self._worker(name)}/settings").result
-        return tuple(str(t) for t in (result or {}).get("tags") or [])
+        return tuple(str(t) for t in self.get_worker_settings(name).get("tags") or [])
 
     def delete_worker(self, name: str) -> None:
         """Delete a regular Worker. Raises ``NotFoundError`` when it does not exist."""

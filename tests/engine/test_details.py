@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from wfp_reconcile.bundle import Module, ScriptUpload
+from wfp_reconcile.desired import DesiredWorker, WorkerKind, fingerprint_upload
+from wfp_reconcile.details import config_fields, merge_details
+from wfp_reconcile.diff import FieldChange
+
+
+def _worker(metadata: dict) -> DesiredWorker:
+    upload = ScriptUpload(metadata, (Module("m.mjs", b"x", "application/javascript+module"),))
+    return DesiredWorker(
+        WorkerKind.SCRIPT, "s", "c", upload, fingerprint_upload(upload), ("wfp-managed",)
+    )
+
+
+def test_same_settings_in_another_order_show_no_difference():
+    desired = _worker(
+        {"compatibility_flags": ["b", "a"], "bindings": [], "logpush": False, "limits": {}}
+    )
+    settings = {"compatibility_flags": ["a", "b"], "bindings": [], "tags": ["x"]}
+    assert config_fields(desired, settings) == ()
+
+
+def test_secrets_kept_across_uploads_are_not_reported_as_removed():
+    desired = _worker({"bindings": [{"type": "plain_text", "name": "A", "text": "1"}]})
+    settings = {
+        "bindings": [
+            {"type": "plain_text", "name": "A", "text": "1"},
+            {"type": "secret_text", "name": "API_KEY"},
+        ]
+    }
+    assert config_fields(desired, settings) == ()
+
+
+def test_d1_and_limit_changes_are_named():
+    desired = _worker(
+        {"bindings": [{"type": "d1", "name": "DB", "id": "new-id"}], "limits": {"cpu_ms": 50}}
+    )
+    settings = {"bindings": [{"type": "d1", "name": "DB", "id": "old-id"}], "limits": {}}
+    assert config_fields(desired, settings) == (
+        FieldChange(field="limits", before="{}", after='{"cpu_ms": 50}'),
+        FieldChange(field="binding DB", before="d1 old-id", after="d1 new-id"),
+    )
+
+
+def test_long_values_are_shortened():
+    desired = _worker({"bindings": [{"type": "plain_text", "name": "T", "text": "x" * 500}]})
+    (field,) = config_fields(desired, {"bindings": []})
+    assert field.after is not None and len(field.after) == 80 and field.after.endswith("…")
+
+
+def test_details_follow_the_config_field():
+    code = FieldChange(field="code", before="a", after="b")
+    config = FieldChange(field="config", before="c", after="d")
+    detail = FieldChange(field="logpush", before="false", after="true")
+    assert merge_details((code, config), (detail,)) == (code, config, detail)
