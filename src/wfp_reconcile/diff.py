@@ -40,7 +40,9 @@ _WRITES = frozenset({Action.CREATE, Action.UPDATE, Action.RETAG, Action.DELETE, 
 
 
 class FieldChange(BaseModel):
-    """One changed field: ``code``, ``config`` or ``tags``."""
+    """One changed field: ``code``, ``config`` or ``tags`` (fingerprint halves and tags),
+    or a setting named by ``wfp_reconcile.details`` (``compatibility_date``,
+    ``binding NAME``, ...)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
