@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from wfp_reconcile.cloudflare import ScriptInfo
-from wfp_reconcile.desired import PROTECT_TAG, parse_fingerprint_tag
+from wfp_reconcile.desired import PROTECT_TAG, namespace_tag, parse_fingerprint_tag
 from wfp_reconcile.errors import NotFoundError, WfpError
 
 __all__ = ["ActualState", "ActualWorker", "StateReader", "fetch_actual"]
@@ -176,13 +176,20 @@ def fetch_actual(
             if tags is not None:
                 unmanaged[name] = ActualWorker(name, tags, management_tag in tags)
 
-    # Regular Workers: the account's list (one call) names the platform's own.
+    # Regular Workers live in the account, shared by every platform in it: ours carry
+    # the management tag *and* this namespace's tag. Another platform's Worker with a
+    # name we declare is a conflict, and one we do not declare is none of our business.
+    ns_tag = namespace_tag(namespace)
+
+    def ours(tags: Sequence[str]) -> bool:
+        return management_tag in tags and ns_tag in tags
+
     workers: dict[str, ActualWorker] = {}
     listed_workers = reader.list_workers()
     calls += 1
     for info in listed_workers:
-        if info.tags is not None and (management_tag in info.tags or info.id in declared_workers):
-            workers[info.id] = ActualWorker(info.id, tuple(info.tags), management_tag in info.tags)
+        if info.tags is not None and (ours(info.tags) or info.id in declared_workers):
+            workers[info.id] = ActualWorker(info.id, tuple(info.tags), ours(info.tags))
     listed_names = {info.id for info in listed_workers}
     for name in declared_workers:
         if name in workers or name not in listed_names:
@@ -193,7 +200,7 @@ def fetch_actual(
             continue
         finally:
             calls += 1
-        workers[name] = ActualWorker(name, tags, management_tag in tags)
+        workers[name] = ActualWorker(name, tags, ours(tags))
     return ActualState(
         namespace=namespace,
         scripts=scripts,

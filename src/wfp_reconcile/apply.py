@@ -19,7 +19,7 @@ from typing import Protocol
 
 from wfp_reconcile.bundle import ScriptUpload
 from wfp_reconcile.cloudflare import ScriptInfo
-from wfp_reconcile.desired import DesiredState, DesiredWorker, WorkerKind
+from wfp_reconcile.desired import DesiredState, DesiredWorker, WorkerKind, namespace_tag
 from wfp_reconcile.diff import Action, Change
 from wfp_reconcile.errors import NotFoundError, PlanError, WfpError
 
@@ -70,6 +70,10 @@ class WorkerWriter(Protocol):
 
     def delete_worker(self, name: str) -> None: ...
 
+    def get_script_tags(self, namespace: str, name: str) -> tuple[str, ...]: ...
+
+    def get_worker_tags(self, name: str) -> tuple[str, ...]: ...
+
     def map_concurrent(
         self, fn: Callable[[Change], object], items: Sequence[Change]
     ) -> list[object]: ...
@@ -80,6 +84,8 @@ class OperationResult:
     change: Change
     error: str | None
     seconds: float
+    attempted: bool = True
+    """False when the operation waited for an earlier phase that failed."""
 
     @property
     def ok(self) -> bool:
@@ -106,11 +112,17 @@ class ApplyResult:
 
     @property
     def failed(self) -> tuple[OperationResult, ...]:
-        return tuple(r for r in self.results if not r.ok)
+        """Operations that were tried and failed."""
+        return tuple(r for r in self.results if not r.ok and r.attempted)
+
+    @property
+    def not_attempted(self) -> tuple[OperationResult, ...]:
+        """Operations left for the next run because an earlier phase failed."""
+        return tuple(r for r in self.results if not r.attempted)
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return all(r.ok for r in self.results)
 
 
 class PlanApplier:
@@ -133,13 +145,19 @@ class PlanApplier:
         total = sum(1 for c in changes if c.action.writes)
         done = 0
         for phase, items in phases(changes):
-            # A failed dispatcher or outbound upload must not be followed by deletes
-            # that assume it: deletes wait for every earlier phase to succeed.
-            if phase is Phase.DELETES and any(not r.ok for r in results):
+            # The dispatcher's manifest routes to every declared script and deletes assume
+            # the new routing is live: both wait for every earlier phase to succeed, so a
+            # failed upload never leaves traffic routed to code that is not there. A
+            # re-run does what is left.
+            if phase in (Phase.DISPATCHER, Phase.DELETES) and any(not r.ok for r in results):
                 for change in items:
-                    results.append(
-                        OperationResult(change, "not attempted: an earlier phase failed", 0.0)
+                    result = OperationResult(
+                        change, "not attempted: an earlier phase failed", 0.0, attempted=False
                     )
+                    results.append(result)
+                    done += 1
+                    if self.on_event:
+                        self.on_event(ApplyEvent(phase, result, done, total))
                 continue
             outcomes = self.client.map_concurrent(self._run, items)
             for change, outcome in zip(items, outcomes, strict=True):
@@ -183,8 +201,28 @@ class PlanApplier:
     visit_update = _upload
     visit_adopt = _upload
 
+    def _check_still_ours(self, change: Change) -> None:
+        """Refuse to retag or delete a Worker that lost our tags since the plan was read.
+
+        The plan saw the tags a moment (or, with a saved plan, hours) ago; re-reading them
+        right before the write closes that window for everything but a concurrent writer.
+        """
+        if change.kind is WorkerKind.SCRIPT:
+            tags = self.client.get_script_tags(self.desired.namespace, change.name)
+            required = {self.desired.management_tag}
+        else:
+            tags = self.client.get_worker_tags(change.name)
+            required = {self.desired.management_tag, namespace_tag(self.desired.namespace)}
+        if not required <= set(tags):
+            raise PlanError(
+                f"Refusing to {change.action.value} {change.kind.value} {change.name}: it no "
+                "longer carries this platform's management tags (someone else owns it now). "
+                "Make a new plan."
+            )
+
     def visit_retag(self, change: Change) -> None:
         worker = self._desired(change)
+        self._check_still_ours(change)
         if worker.kind is WorkerKind.SCRIPT:
             self.client.put_script_tags(self.desired.namespace, worker.name, worker.tags)
         else:  # regular Worker tags travel with the upload
@@ -192,6 +230,7 @@ class PlanApplier:
 
     def visit_delete(self, change: Change) -> None:
         try:
+            self._check_still_ours(change)
             if change.kind is WorkerKind.SCRIPT:
                 self.client.delete_script(self.desired.namespace, change.name)
             else:

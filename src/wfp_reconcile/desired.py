@@ -21,6 +21,7 @@ from wfp_reconcile.config.model import (
     Customer,
     Limits,
     OutboundWorker,
+    Platform,
     PlatformRepo,
     Script,
     TailWorker,
@@ -49,6 +50,7 @@ KEEP_BINDINGS = ("secret_key", "secret_text")
 PROTECT_TAG = "protected"
 FP_PREFIX = "fp-"
 PLAN_PREFIX = "plan-"
+NS_PREFIX = "ns-"
 _HALF = 16  # hex characters kept of each half in the tag: 64 bits each
 
 
@@ -127,6 +129,9 @@ class DesiredState:
     scripts: tuple[DesiredWorker, ...]
     dispatcher: DesiredWorker | None
     commit: str | None
+    declared_names: frozenset[str] = frozenset()
+    """Every script name the repository declares, whatever the ``--customer`` scope: a
+    script that moved to a customer outside the scope must not look undeclared."""
 
     def all(self) -> tuple[DesiredWorker, ...]:
         tail = (self.dispatcher,) if self.dispatcher else ()
@@ -263,8 +268,18 @@ def _customer_script(
     )
 
 
+def namespace_tag(namespace: str) -> str:
+    """The tag that ties a regular Worker to the platform of one dispatch namespace.
+
+    Regular Workers live in the account, not the namespace: two platforms in one account
+    (staging and production, say) share the management tag, so without this tag one
+    would see, and delete, the other's dispatcher and outbound Workers.
+    """
+    return f"{NS_PREFIX}{namespace}"
+
+
 def _regular_worker(
-    management_tag: str, kind: WorkerKind, name: str, upload: ScriptUpload
+    platform: Platform, kind: WorkerKind, name: str, upload: ScriptUpload
 ) -> DesiredWorker:
     fp = fingerprint_upload(upload)
     return DesiredWorker(
@@ -273,7 +288,7 @@ def _regular_worker(
         customer=None,
         upload=upload,
         fingerprint=fp,
-        tags=(management_tag, kind.value, fp.tag),
+        tags=(platform.management_tag, kind.value, namespace_tag(platform.namespace), fp.tag),
     )
 
 
@@ -300,7 +315,7 @@ def _outbound_workers(repo: PlatformRepo) -> tuple[DesiredWorker, ...]:
     platform = repo.platform
     return tuple(
         _regular_worker(
-            platform.management_tag,
+            platform,
             WorkerKind.OUTBOUND,
             name,
             _plain_worker(repo, platform.outbound_workers[name], []),
@@ -329,7 +344,7 @@ def _tail_workers(repo: PlatformRepo) -> tuple[DesiredWorker, ...]:
     bindings = tail_worker_bindings(repo)
     return tuple(
         _regular_worker(
-            platform.management_tag,
+            platform,
             WorkerKind.TAIL,
             name,
             _plain_worker(repo, platform.tail_workers[name], bindings),
@@ -363,7 +378,7 @@ def build_desired(repo: PlatformRepo, *, customers: Sequence[str] = ()) -> Desir
     unstamped = build_dispatcher_upload(repo, fingerprints, None)
     dispatcher = dataclasses.replace(
         _regular_worker(
-            repo.platform.management_tag,
+            repo.platform,
             WorkerKind.DISPATCHER,
             repo.platform.dispatcher.name,
             unstamped,
@@ -378,4 +393,5 @@ def build_desired(repo: PlatformRepo, *, customers: Sequence[str] = ()) -> Desir
         scripts=scripts,
         dispatcher=dispatcher,
         commit=repo.commit,
+        declared_names=frozenset(w.name for w in all_scripts),
     )

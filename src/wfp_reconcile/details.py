@@ -2,12 +2,14 @@
 
 The fingerprint tag says *that* the configuration changed; the script's settings,
 read only for the scripts being updated, say *what*: compatibility date and flags,
-limits, Logpush, tail consumers and each binding. Secret values are never shown:
-Cloudflare does not return them, and secrets are kept across uploads anyway.
+limits, Logpush, tail consumers and each binding. Values of variables are never shown,
+only a short hash of each (a deployed value may have been set out of band, and plans go into
+pull-request comments); secrets are not even listed, as they are kept across uploads.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -38,12 +40,19 @@ def _normalized(key: str, value: Any) -> Any:
     return value
 
 
+def _digest(value: Any) -> str:
+    raw = json.dumps(value, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(raw).hexdigest()[:8]
+
+
 def _binding_value(binding: Mapping[str, Any]) -> str:
+    # Variable values are shown as a short hash: the deployed value may have been set out
+    # of band and plans end up in pull-request comments and CI artifacts.
     kind = str(binding.get("type", "?"))
     if kind == "plain_text":
-        return json.dumps(binding.get("text"))
+        return f"text #{_digest(binding.get('text'))}"
     if kind == "json":
-        return f"json {json.dumps(binding.get('json'), sort_keys=True)}"
+        return f"json #{_digest(binding.get('json'))}"
     if kind == "d1":
         return f"d1 {binding.get('id') or binding.get('database_id')}"
     if kind == "service":

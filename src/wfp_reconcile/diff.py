@@ -128,8 +128,13 @@ def _diff_worker(
             kind=desired.kind,
             name=desired.name,
             customer=desired.customer,
-            reason="a Worker of this name exists without the management tag; "
-            f"run `wfp-reconcile adopt {desired.name}` to take it over",
+            reason=(
+                "a script of this name exists without the management tag; "
+                f"run `wfp-reconcile adopt {desired.name}` to take it over"
+                if desired.kind is WorkerKind.SCRIPT
+                else "a Worker of this name exists in the account that this platform does not "
+                "manage (no management tag, or another namespace's); rename one of them"
+            ),
         )
     else:
         change = _compare(desired, actual)
@@ -179,7 +184,9 @@ def compute_diff(
         if change:
             changes.append(change)
 
-    declared = {w.name for w in desired.scripts}
+    # Every name the repository declares, not only the scoped ones: a script that moved
+    # to a customer outside a --customer scope is still declared and must survive.
+    declared = {w.name for w in desired.scripts} | desired.declared_names
     scope = set(customers)
     for name in sorted(actual.scripts):
         current = actual.scripts[name]

@@ -229,16 +229,27 @@ def apply_plan(
             "make a new plan."
         )
     if verify_state:
-        current = plan_repo(repo, client, customers=plan.customers)
+        adopted = [c.name for c in plan.changes if c.action is Action.ADOPT]
+        current = plan_repo(repo, client, customers=plan.customers, adopt=adopted)
         if current.plan.state_digest != plan.state_digest:
             raise StalePlanError(
                 f"The namespace {plan.namespace!r} changed since the plan was made; "
                 "make a new plan and review it."
             )
+        if _change_keys(current.plan.changes) != _change_keys(plan.changes):
+            # Same repository, same namespace, other changes: the file was edited.
+            raise StalePlanError(
+                "The plan file's changes are not the ones the repository and the namespace "
+                "call for (was the file edited?); make a new plan."
+            )
     if plan.create_namespace:
         client.ensure_namespace(plan.namespace)
     result = PlanApplier(client, desired, on_event=on_event).apply(plan.changes)
     return ReconcileResult(result.results, mirror=_mirror(plan, repo, client, desired, result))
+
+
+def _change_keys(changes: Sequence[Change]) -> list[tuple[str, str, str]]:
+    return sorted((c.action.value, c.kind.value, c.name) for c in changes)
 
 
 def _mirror(
@@ -252,7 +263,9 @@ def _mirror(
     # even when some operations failed (their rows are kept as they were).
     if repo.platform.d1 is None:
         return None
-    failed = {r.change.name for r in result.failed if r.change.kind is WorkerKind.SCRIPT}
+    failed = {
+        r.change.name for r in result.results if not r.ok and r.change.kind is WorkerKind.SCRIPT
+    }
     try:
         return sync_mirror(
             client,

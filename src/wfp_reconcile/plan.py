@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from wfp_reconcile.d1mirror.models import MirrorPlan
+from wfp_reconcile.desired import WorkerKind
 from wfp_reconcile.diff import Action, Change
 from wfp_reconcile.errors import PlanError, UnsafePlanError
 
@@ -161,7 +162,12 @@ def check_guards(
             f"--allow-deletes {allow_deletes} does not match the {deletes} deletes planned; "
             f"review the plan and pass --allow-deletes {deletes}."
         )
-    fraction = deletes / plan.actual_count if plan.actual_count else 1.0
+    # The fraction is of the namespace's scripts; regular Workers (dispatcher, outbound,
+    # tail) count towards the number of deletes but are not part of that population.
+    script_deletes = sum(1 for c in plan.deletes if c.kind is WorkerKind.SCRIPT)
+    fraction = (
+        script_deletes / plan.actual_count if plan.actual_count else float(script_deletes > 0)
+    )
     if deletes > max_deletes or fraction > max_delete_fraction:
         raise UnsafePlanError(
             f"The plan deletes {deletes} of {plan.actual_count} managed scripts, more than "

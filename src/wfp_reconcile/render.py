@@ -229,15 +229,19 @@ def render_apply_result(result: ApplyResult) -> str:
         lines.append(
             f"failed: {change.action.value} {change.kind.value} {change.name}: {failed.error}"
         )
-    ok, bad = len(result.succeeded), len(result.failed)
+    ok, bad, waiting = len(result.succeeded), len(result.failed), len(result.not_attempted)
+    if waiting:
+        names = ", ".join(f"{r.change.kind.value} {r.change.name}" for r in result.not_attempted)
+        lines.append(f"not attempted until the failures are fixed: {names}")
     if mirror is not None and not mirror.ok and not bad:
         lines.append(
             f"Apply finished with failures: {ok} operations succeeded but the D1 mirror "
             "failed. Run apply again to retry it."
         )
     elif bad:
+        left = f", {waiting} not attempted" if waiting else ""
         lines.append(
-            f"Apply finished with failures: {ok} succeeded, {bad} failed. "
+            f"Apply finished with failures: {ok} succeeded, {bad} failed{left}. "
             "Run apply again to retry; completed operations are not repeated."
         )
     else:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from wfp_reconcile.cli import main
+
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 TEMPLATE = (
     'import { platformThing } from "./platform_module.mjs";\n'
@@ -91,3 +93,24 @@ def platform_repo(tmp_path: Path) -> PlatformRepoBuilder:
     )
     builder.write_platform()
     return builder
+
+
+@pytest.fixture
+def cf(emulator, monkeypatch):
+    """The emulator, with the CLI's environment pointing at it."""
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", emulator.api_token)
+    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", emulator.api_base)
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+    return emulator
+
+
+@pytest.fixture
+def run(capsys):
+    """Run the CLI in-process: (exit code, stdout, stderr)."""
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke

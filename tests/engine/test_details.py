@@ -43,9 +43,21 @@ def test_d1_and_limit_changes_are_named():
     )
 
 
+def test_variable_values_are_shown_as_hashes_only():
+    desired = _worker({"bindings": [{"type": "plain_text", "name": "T", "text": "new-value"}]})
+    settings = {"bindings": [{"type": "plain_text", "name": "T", "text": "hunter2-prod"}]}
+    (field,) = config_fields(desired, settings)
+    assert field.field == "binding T"
+    assert field.before is not None and field.before.startswith("text #")
+    assert field.after is not None and field.after.startswith("text #")
+    assert field.before != field.after
+    assert "hunter2" not in str(field) and "new-value" not in str(field)
+
+
 def test_long_values_are_shortened():
-    desired = _worker({"bindings": [{"type": "plain_text", "name": "T", "text": "x" * 500}]})
-    (field,) = config_fields(desired, {"bindings": []})
+    flags = [f"flag_{i}" for i in range(40)]
+    desired = _worker({"compatibility_flags": flags})
+    (field,) = config_fields(desired, {})
     assert field.after is not None and len(field.after) == 80 and field.after.endswith("…")
 
 

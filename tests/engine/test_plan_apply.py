@@ -3,30 +3,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from wfp_reconcile.bundle import Module, ScriptUpload
-from wfp_reconcile.cli import main
 
-from .conftest import ACCOUNT, PlatformRepoBuilder
-
-
-@pytest.fixture
-def cf(emulator, monkeypatch):
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", emulator.api_token)
-    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", emulator.api_base)
-    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
-    return emulator
-
-
-@pytest.fixture
-def run(capsys):
-    def invoke(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return invoke
+from .conftest import PlatformRepoBuilder
 
 
 def _repo_args(builder: PlatformRepoBuilder) -> list[str]:
@@ -273,13 +252,16 @@ def test_one_failing_upload_does_not_stop_the_others_and_a_rerun_converges(
     code, out, err = _apply(run, platform_repo)
     assert code == 1
     assert "failed: create script a3" in out
-    assert "1 failed" in out
+    # The dispatcher would route to a3, which is not there: it waits for the next run.
+    assert "not attempted until the failures are fixed: dispatcher test-dispatcher" in out
+    assert "1 failed, 1 not attempted" in out
     assert sorted(_scripts(emulator_client)) == ["a1", "a2", "a4"]
+    assert "test-dispatcher" not in {w.id for w in emulator_client.list_workers()}
 
     cf.set_faults(FaultConfig())
     code, out, err = _apply(run, platform_repo)
     assert code == 0, err
-    assert "Plan: 1 to add" in out
+    assert "Plan: 2 to add" in out  # a3 and the dispatcher
     assert sorted(_scripts(emulator_client)) == ["a1", "a2", "a3", "a4"]
     assert run("plan", *_repo_args(platform_repo), "--detailed-exitcode")[0] == 0
 
@@ -320,8 +302,9 @@ def test_plan_says_which_settings_an_update_changes(platform_repo, cf, run, emul
     code, out, err = run("plan", *_repo_args(platform_repo))
     assert code == 0, err
     assert "      compatibility_date: 2024-09-01 -> 2025-01-01" in out
-    assert '      binding GREETING: "hi" -> "hello"' in out
-    assert "      binding LEVEL: (none) -> json 2" in out
-    assert "      binding MODE: json 1 -> (none)" in out
+    assert "      binding GREETING: text #" in out  # a hash, never the value
+    assert '"hi"' not in out and '"hello"' not in out
+    assert "      binding LEVEL: (none) -> json #" in out
+    assert "      binding MODE: json #" in out and "#" in out.split("binding MODE: ")[1]
     assert cf.count("get_settings") == 1  # only for the one script whose config changed
     assert "a2" not in out.split("customer acme:")[1].split("Plan:")[0]

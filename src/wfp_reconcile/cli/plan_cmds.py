@@ -131,9 +131,10 @@ def _finish(result: ApplyResult) -> int:
     return 0
 
 
-def _confirm(auto_approve: bool) -> None:
+def _confirm(auto_approve: bool) -> bool:
+    """Ask on a terminal; True when a person was asked (time passed since the plan)."""
     if auto_approve:
-        return
+        return False
     if not sys.stdin.isatty():
         raise PlanError(
             "apply needs confirmation but no terminal is attached; review the plan and pass "
@@ -141,6 +142,7 @@ def _confirm(auto_approve: bool) -> None:
         )
     if not click.confirm("Apply these changes?", default=False):
         raise click.exceptions.Abort()
+    return True
 
 
 def _run_apply(
@@ -157,7 +159,7 @@ def _run_apply(
         click.echo(render_plan_text(run.plan, color=sys.stdout.isatty()))
         if not run.plan.has_changes:
             return 0
-        _confirm(auto_approve)
+        asked = _confirm(auto_approve)
         total = sum(1 for c in run.plan.changes if c.action.writes)
         with _progress(total) as on_event:
             result = apply_plan(
@@ -165,7 +167,8 @@ def _run_apply(
                 platform_repo,
                 client,
                 allow_deletes=allow_deletes,
-                verify_state=False,
+                # After a prompt, minutes may have passed: check nothing moved meanwhile.
+                verify_state=asked,
                 on_event=on_event,
             )
     return _finish(result)

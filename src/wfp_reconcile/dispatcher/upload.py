@@ -8,6 +8,7 @@ from typing import Any
 
 from wfp_reconcile.bundle import Module, ScriptUpload
 from wfp_reconcile.config.model import PlatformRepo, dispatcher_logpush, dispatcher_tails
+from wfp_reconcile.desired import KEEP_BINDINGS
 
 from .manifest import (
     CUSTOMER_ID_PARAM,
@@ -87,5 +88,7 @@ def build_dispatcher_upload(
         "bindings": dispatcher_bindings(repo),
         "logpush": dispatcher_logpush(platform),
         "tail_consumers": [{"service": name} for name in dispatcher_tails(platform)],
+        # Secrets set on the dispatcher out of band (wrangler secret put) survive uploads.
+        "keep_bindings": list(KEEP_BINDINGS),
     }
     return ScriptUpload(metadata=metadata, modules=modules)
