@@ -113,11 +113,35 @@ def _new(desired: DesiredWorker) -> Change:
 
 
 def _diff_worker(
-    desired: DesiredWorker, actual: ActualWorker | None, adopt: Collection[str]
+    desired: DesiredWorker,
+    actual: ActualWorker | None,
+    adopt: Collection[str],
+    known_customers: Collection[str] = (),
 ) -> Change | None:
     change: Change | None
+    owner = (
+        actual.customer(known_customers)
+        if actual is not None and actual.managed and desired.kind is WorkerKind.SCRIPT
+        else desired.customer
+    )
     if actual is None:
         change = _new(desired)
+    elif owner != desired.customer:
+        # Deployed for another customer (say, still live after its YAML was removed, or
+        # protected): taking it over would run one customer's code on another's traffic
+        # with its secrets. Only an explicit `adopt` moves a script between customers.
+        if desired.name in adopt:
+            return _new(desired).model_copy(
+                update={"action": Action.ADOPT, "reason": f"taken over from customer {owner}"}
+            )
+        return Change(
+            action=Action.CONFLICT,
+            kind=desired.kind,
+            name=desired.name,
+            customer=desired.customer,
+            reason=f"deployed for customer {owner}; run `wfp-reconcile adopt {desired.name}` "
+            "(a platform admin's decision) to move it to this customer",
+        )
     elif not actual.managed:
         if desired.name in adopt:
             return _new(desired).model_copy(
@@ -174,7 +198,7 @@ def compute_diff(
             changes.append(change)
     for worker in desired.scripts:
         current = actual.scripts.get(worker.name) or actual.unmanaged.get(worker.name)
-        change = _diff_worker(worker, current, adopt)
+        change = _diff_worker(worker, current, adopt, known_customers)
         if change:
             changes.append(change)
     if desired.dispatcher is not None:

@@ -166,3 +166,26 @@ def test_a_script_that_lost_the_management_tag_after_planning_is_not_deleted(
     assert not result.ok
     assert "no longer carries this platform's management tags" in (result.failed[0].error or "")
     assert "a2" in {s.id for s in emulator_client.list_scripts(NS)}
+
+
+def test_a_customer_cannot_take_over_another_customers_deployed_script(
+    platform_repo: PlatformRepoBuilder, cf, run, emulator_client
+):
+    platform_repo.customer("bolt", {"bolt-vault": {"protect": True}, "bolt-web": {}})
+    platform_repo.customer("acme", ["a1"])
+    assert _apply(run, platform_repo.root)[0] == 0
+    platform_repo.customer("bolt", ["bolt-web"])  # the protected script stays deployed
+    vault = platform_repo.root / "customers" / "acme" / "bolt-vault.mjs"
+    vault.write_text("export default { fetch() { return new Response('mine now'); } };\n")
+    platform_repo.customer("acme", ["a1", "bolt-vault"])
+
+    code, out, err = _apply(run, platform_repo.root)
+    assert code == 0, err
+    assert "! script bolt-vault" in out
+    assert "deployed for customer bolt" in out
+    tags = emulator_client.get_script_tags(NS, "bolt-vault")
+    assert "bolt" in tags and "protected" in tags and "acme" not in tags
+
+    code, out, err = run("adopt", "bolt-vault", "--repo", str(platform_repo.root), "--auto-approve")
+    assert code == 0, err
+    assert "acme" in emulator_client.get_script_tags(NS, "bolt-vault")
