@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import posixpath
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -36,6 +37,7 @@ __all__ = [
     "dirty_paths",
     "dirty_warning",
     "head_commit",
+    "merged_source",
     "open_source",
     "resolve_commit",
 ]
@@ -51,6 +53,8 @@ _STATUS_LETTERS: dict[str, ChangeStatus] = {
     "C": "copied",
     "T": "type-changed",
 }
+# ``git merge-tree --write-tree``, the merge without a work tree, came with git 2.38.
+_MERGE_TREE_GIT = (2, 38)
 _GIT_ERRORS = (
     git.GitCommandError,
     git.InvalidGitRepositoryError,
@@ -113,6 +117,37 @@ class _Checkout:
         except ValueError:
             return None
 
+    def relative(self, path: str) -> str:
+        """``path`` relative to the platform directory, with ``..`` when it lies outside it."""
+        return posixpath.relpath(path, self.prefix.as_posix())
+
+    def merged_tree(self, base: str, head: str) -> str:
+        """The tree SHA ``git merge`` of ``head`` into ``base`` would commit."""
+        base_sha = self.commit(base).hexsha
+        head_sha = self.commit(head).hexsha
+        version = tuple(self.repo.git.version_info[:2])
+        if version < _MERGE_TREE_GIT:
+            raise GitError(
+                f"git {'.'.join(map(str, version))} cannot compute what a merge would change; "
+                "install git 2.38 or newer (it has `git merge-tree --write-tree`)."
+            )
+        try:
+            out = self.repo.git.merge_tree("--write-tree", "--no-messages", base_sha, head_sha)
+        except git.GitCommandError as exc:
+            if exc.status == 1:
+                raise GitError(
+                    f"merging {head} into {base} has conflicts, so what it would change cannot "
+                    f"be checked; merge {base} into the branch, resolve them and push again."
+                )
+            raise GitError(
+                f"cannot merge {head} into {base}: {_git_reason(exc)}. Both must share "
+                "history; in CI check out with fetch-depth: 0."
+            )
+        tree: str = str(out).split("\n", 1)[0].strip()
+        if len(tree) < 40:  # pragma: no cover - git always prints the tree first
+            raise GitError(f"git merge-tree printed no tree for {base} and {head}.")
+        return tree
+
     def pathspec(self) -> str:
         return self.prefix.as_posix()
 
@@ -145,15 +180,23 @@ class GitTreeSource:
     Holds an open repository; ``close()`` it (or use it as a context manager) when done.
     """
 
-    def __init__(self, repo_dir: Path, rev: str) -> None:
+    def __init__(
+        self, repo_dir: Path, rev: str, *, label: str | None = None, tree: bool = False
+    ) -> None:
+        """``rev`` names a commit; with ``tree=True`` it is the SHA of a tree (no commit)."""
         self._checkout = _Checkout(repo_dir)
+        self._rev = label or rev
+        self._repo_dir = repo_dir
+        self._commit: str | None
+        if tree:
+            self._commit = None
+            self._tree = git.Tree(self._checkout.repo, bytes.fromhex(rev), path="")
+            return
         try:
             commit = self._checkout.commit(rev)
         except GitError:
             self._checkout.close()
             raise
-        self._rev = rev
-        self._repo_dir = repo_dir
         self._commit = commit.hexsha
         self._tree = commit.tree
 
@@ -167,7 +210,8 @@ class GitTreeSource:
         self._checkout.close()
 
     def __repr__(self) -> str:
-        return f"GitTreeSource({str(self._repo_dir)!r}, {self._rev!r} -> {self._commit[:12]})"
+        target = self._commit[:12] if self._commit else self._tree.hexsha[:12]
+        return f"GitTreeSource({str(self._repo_dir)!r}, {self._rev!r} -> {target})"
 
     @property
     def label(self) -> str:
@@ -286,42 +330,47 @@ def dirty_warning(repo: Path, ref: str | None) -> str | None:
 
 
 def changed_paths(repo: Path, base: str, head: str) -> list[Change]:
-    """What ``head`` changed since it forked from ``base`` (as a pull request shows it).
+    """What merging ``head`` into ``base`` would change on ``base`` (as a pull request lands).
 
-    The diff starts at the merge base, so commits that landed on ``base`` after the
-    branch was made are not counted as changes of the branch. Renames are detected.
+    The diff is from ``base`` to the tree ``git merge`` would produce, not from one
+    merge base: with criss-cross history git merges from a virtual base, and a diff
+    from any single merge base (which commit dates let the author choose) can hide
+    what the merge really changes. Commits that landed on ``base`` after the branch
+    was made are not counted. Renames are detected. Paths outside the platform
+    directory are reported too, relative to it (``../.github/...``): they hold the
+    CI and the tool, so they are never silently skipped. A merge with conflicts has
+    no result to check: ``GitError``.
     """
     with _checkout(repo) as checkout:
         base_commit = checkout.commit(base)
-        head_commit_ = checkout.commit(head)
+        tree = checkout.merged_tree(base, head)
         try:
             out = checkout.repo.git.diff(
                 "--name-status",
                 "-z",
                 "--find-renames",
                 "--no-ext-diff",
-                f"{base_commit.hexsha}...{head_commit_.hexsha}",
-                "--",
-                checkout.pathspec(),
+                base_commit.hexsha,
+                tree,
             )
         except _GIT_ERRORS as exc:
-            raise GitError(
-                f"cannot compare {base} with {head}: {_git_reason(exc)}. Both must share "
-                "history; in CI check out with fetch-depth: 0."
+            raise GitError(f"cannot compare {base} with {head}: {_git_reason(exc)}.")
+        changes = [
+            Change(
+                path=checkout.relative(path),
+                status=status,
+                old_path=checkout.relative(old) if old is not None else None,
             )
-        changes: list[Change] = []
-        for status, path, old in _parse_name_status(out):
-            new_rel = checkout.from_git(path)
-            old_rel = checkout.from_git(old) if old is not None else None
-            if new_rel is None and old_rel is None:
-                continue
-            if new_rel is None:  # moved out of the platform directory: a delete here
-                changes.append(Change(path=str(old_rel), status="deleted"))
-            elif old is not None and old_rel is None:  # moved in from outside: an add
-                changes.append(Change(path=new_rel, status="added"))
-            else:
-                changes.append(Change(path=new_rel, status=status, old_path=old_rel))
+            for status, path, old in _parse_name_status(out)
+        ]
         return sorted(changes)
+
+
+def merged_source(repo: Path, base: str, head: str) -> GitTreeSource:
+    """The platform repository as it would be after merging ``head`` into ``base``."""
+    with _checkout(repo) as checkout:
+        tree = checkout.merged_tree(base, head)
+    return GitTreeSource(repo, tree, label=f"{base}+{head}", tree=True)
 
 
 def _parse_status(out: str) -> list[str]:

@@ -5,14 +5,23 @@ Every changed path must be owned by the pull request's author:
 - ``customers/<dir>/...`` by the ``owners`` of that customer **as declared at the
   base revision** (a pull request cannot add its author as an owner and pass);
 - everything else (``platform.yaml``, ``platform/``, the tool, CI) and every new
-  customer directory by the platform ``admins``, also read at the base revision.
+  customer directory by the platform ``admins``, also read at the base revision;
+  when the platform is a subdirectory of a git repository, every path outside it
+  (``../.github/...``, the tool's code) is the admins' too.
 
 Some changes need a platform admin even when the author owns the files, because
 they would hand one customer's identity or scripts to another: moving files
 between customer directories (renaming a customer), changing a customer's ``id``
 (it is the tag Cloudflare lists that customer's scripts by), and declaring a script
-name that another customer declares at the base revision. Platform admins may
-change anything.
+name that another customer declares at the base revision. Platform policy in a
+customer's own ``customer.yaml`` is the admins' as well (``POLICY_FIELDS``: plan,
+suspension, limits, outbound Worker, tail, Logpush, and each script's limits and
+D1 bindings); tokens, owners and the scripts' code and settings are the owners'.
+Platform admins may change anything.
+
+The changes are what merging the pull request would change on the base branch
+(see ``changed_paths``), and the head state is read from that merge result, so
+what is checked is what lands.
 
 ``check_ownership`` is pure: it works on the changed paths and an
 ``OwnershipState`` of each revision. ``read_state`` builds that state through a
@@ -23,6 +32,7 @@ head revision is still checked (validation reports its problems separately).
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -30,7 +40,8 @@ from typing import Any
 import yaml
 
 from wfp_reconcile.config.source import RepoSource
-from wfp_reconcile.gitsource import Change, GitTreeSource, changed_paths
+from wfp_reconcile.errors import OwnershipError
+from wfp_reconcile.gitsource import Change, GitTreeSource, changed_paths, merged_source
 
 __all__ = [
     "ChangeSummary",
@@ -40,6 +51,7 @@ __all__ = [
     "Violation",
     "check_ownership",
     "check_revisions",
+    "check_revisions_for",
     "customer_dir",
     "read_state",
     "summarize_changes",
@@ -48,6 +60,12 @@ __all__ = [
 CUSTOMERS_DIR = "customers"
 CUSTOMER_FILE = "customer.yaml"
 PLATFORM_FILE = "platform.yaml"
+OUTSIDE_PREFIX = "../"
+
+POLICY_FIELDS = ("plan", "suspended", "limits", "outbound", "tail", "logpush")
+"""Top-level ``customer.yaml`` fields only platform admins may change."""
+SCRIPT_POLICY_FIELDS = ("limits", "d1")
+"""Fields of each script only platform admins may change (or set on a new script)."""
 
 
 def customer_dir(path: str) -> str | None:
@@ -81,6 +99,8 @@ class CustomerOwnership:
     scripts: frozenset[str]
     readable: bool = True
     """False when ``customer.yaml`` could not be parsed: then nobody but admins owns it."""
+    policy: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Policy field (``plan``, ``scripts.<name>.limits``) to its value as canonical JSON."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,6 +230,18 @@ def _path_violations(change: Change, base: OwnershipState, actor: str) -> list[V
             )
     for path in change.paths:
         directory = customer_dir(path)
+        if path.startswith(OUTSIDE_PREFIX):
+            violations.append(
+                Violation(
+                    path=path,
+                    reason=(
+                        "lies outside the platform directory (CI workflows, the tool, other "
+                        "code), which only platform admins may change"
+                    ),
+                    admins=admins,
+                )
+            )
+            continue
         if directory is None:
             violations.append(Violation(path=path, reason="is a platform file", admins=admins))
             continue
@@ -279,6 +311,19 @@ def _customer_violations(
                 admins=admins,
             )
         )
+    if before is not None and before.readable and now.readable:
+        for field in _changed_policy(before.policy, now.policy):
+            violations.append(
+                Violation(
+                    path=path,
+                    reason=(
+                        f"changes {field!r}, a platform policy field (plan, suspension, "
+                        "limits, outbound, tail, Logpush, D1 bindings) that only platform "
+                        "admins may change"
+                    ),
+                    admins=admins,
+                )
+            )
     declared_before = before.scripts if before is not None else frozenset()
     for script in sorted(now.scripts - declared_before):
         holder = base.script_holder(script)
@@ -298,6 +343,31 @@ def _customer_violations(
             )
         )
     return violations
+
+
+def _changed_policy(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """Policy fields whose value differs; a field that appears or disappears differs too."""
+    return sorted(key for key in {*before, *after} if before.get(key) != after.get(key))
+
+
+def _policy(data: Mapping[str, Any]) -> dict[str, str]:
+    policy = {
+        field: _canonical(data[field]) for field in POLICY_FIELDS if data.get(field) is not None
+    }
+    scripts = data.get("scripts")
+    if isinstance(scripts, Mapping):
+        for name, script in scripts.items():
+            if not isinstance(script, Mapping):
+                continue
+            for field in SCRIPT_POLICY_FIELDS:
+                if script.get(field) is not None:
+                    policy[f"scripts.{name}.{field}"] = _canonical(script[field])
+    return policy
+
+
+def _canonical(value: object) -> str:
+    # Key order and YAML spelling do not matter, only the value.
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -363,6 +433,7 @@ def read_state(source: RepoSource) -> OwnershipState:
                 scripts=frozenset(str(key) for key in scripts if isinstance(key, str))
                 if isinstance(scripts, Mapping)
                 else frozenset(),
+                policy=_policy(data),
             )
     return OwnershipState(admins=admins, customers=customers)
 
@@ -384,13 +455,25 @@ def _logins(value: object) -> tuple[str, ...]:
 
 
 def check_revisions(repo: Path, base: str, head: str, actor: str) -> OwnershipReport:
-    """The ownership check of a pull request from ``base`` to ``head`` in ``repo``.
+    """The ownership check of a pull request from ``base`` to ``head`` for one ``actor``."""
+    return check_revisions_for(repo, base, head, [actor])[0]
 
+
+def check_revisions_for(
+    repo: Path, base: str, head: str, actors: Sequence[str]
+) -> tuple[OwnershipReport, ...]:
+    """The ownership check of a pull request for each distinct login in ``actors``.
+
+    Everyone who put commits into the pull request (its author, whoever pushed last)
+    must own every change: the pull request passes only when every report does.
     Owners and admins come from ``base`` itself (the tip of the target branch: what
-    is trusted now), the changes from the merge base, as the pull request shows them.
+    is trusted now); the changes and the head state from the result of merging.
     """
+    distinct = list({actor.casefold(): actor for actor in actors if actor}.values())
+    if not distinct:
+        raise OwnershipError("the ownership check needs the login of at least one actor")
     changes = changed_paths(repo, base, head)
-    with GitTreeSource(repo, base) as base_source, GitTreeSource(repo, head) as head_source:
+    with GitTreeSource(repo, base) as base_source, merged_source(repo, base, head) as merged:
         base_state = read_state(base_source)
-        head_state = read_state(head_source)
-    return check_ownership(changes, base_state, head_state, actor)
+        head_state = read_state(merged)
+    return tuple(check_ownership(changes, base_state, head_state, actor) for actor in distinct)

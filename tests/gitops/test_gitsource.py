@@ -182,11 +182,16 @@ def test_changed_paths_detects_renames_and_ignores_base_only_commits(repo: GitRe
     assert changed_paths(repo.root, base, head) == changes
 
 
-def test_changed_paths_in_a_subdirectory_are_relative_to_it(repo: GitRepo) -> None:
+def test_changed_paths_in_a_subdirectory_are_relative_to_it_and_keep_outside_paths(
+    repo: GitRepo,
+) -> None:
     base = repo.commit("base", {"infra/platform.yaml": "a: 1\n", "other.txt": "o\n"})
     head = repo.commit("change", {"infra/platform.yaml": "a: 2\n", "other.txt": "p\n"})
 
-    assert changed_paths(repo.root / "infra", base, head) == [Change("platform.yaml", "modified")]
+    assert changed_paths(repo.root / "infra", base, head) == [
+        Change("../other.txt", "modified"),
+        Change("platform.yaml", "modified"),
+    ]
 
 
 def test_loader_reads_the_committed_revision_through_open_source(platform_repo: GitRepo) -> None:

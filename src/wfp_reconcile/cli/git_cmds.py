@@ -20,7 +20,7 @@ from wfp_reconcile.github import (
     set_outputs,
 )
 from wfp_reconcile.gitsource import Change, changed_paths
-from wfp_reconcile.owners import OwnershipReport, check_revisions, summarize_changes
+from wfp_reconcile.owners import OwnershipReport, check_revisions_for, summarize_changes
 
 from .group import cli, format_option, repo_option
 
@@ -96,34 +96,63 @@ def render_ownership_markdown(report: OwnershipReport) -> str:
 @repo_option
 @base_option
 @head_option
-@click.option("--actor", required=True, metavar="LOGIN", help="The author of the change.")
+@click.option(
+    "--actor",
+    "actors",
+    required=True,
+    multiple=True,
+    metavar="LOGIN",
+    help=(
+        "Who made the change; repeat it for everyone involved (the pull request's author "
+        "and whoever pushed): each must own every changed path."
+    ),
+)
 @format_option(
     "text",
     "json",
     "github",
     help="github prints annotations, writes the job summary and sets the `passed` output.",
 )
-def check_owners(repo: Path, base: str, head: str, actor: str, fmt: str) -> int:
-    """Pass only if ACTOR owns every path HEAD changed (owners and admins read at BASE)."""
-    report = check_revisions(repo, base, head, actor)
+def check_owners(repo: Path, base: str, head: str, actors: tuple[str, ...], fmt: str) -> int:
+    """Pass only if every ACTOR owns every path merging HEAD changes (owners read at BASE)."""
+    reports = check_revisions_for(repo, base, head, actors)
+    passed = all(report.passed for report in reports)
     if fmt == "json":
-        click.echo(json.dumps(report.to_json(), indent=2))
+        # One actor keeps the single-report shape; several are listed under "reports".
+        body = (
+            reports[0].to_json()
+            if len(reports) == 1
+            else {
+                "version": 1,
+                "passed": passed,
+                "reports": [report.to_json() for report in reports],
+            }
+        )
+        click.echo(json.dumps(body, indent=2))
     elif fmt == "github":
-        for v in report.violations:
-            click.echo(annotation("error", v.message, file=_workspace_path(repo, v.path)))
+        for report in reports:
+            for v in report.violations:
+                message = f"{report.actor}: {v.message}" if len(reports) > 1 else v.message
+                click.echo(annotation("error", message, file=_workspace_path(repo, v.path)))
         env = ActionsEnv.from_environ(os.environ)
-        append_summary(env, render_ownership_markdown(report))
-        set_outputs(env, {"passed": "true" if report.passed else "false"})
+        append_summary(env, "\n".join(render_ownership_markdown(r) for r in reports))
+        set_outputs(env, {"passed": "true" if passed else "false"})
     else:
-        for v in report.violations:
-            click.echo(f"error: {v.message}")
-    if not report.passed:
+        for report in reports:
+            for v in report.violations:
+                prefix = f"{report.actor}: " if len(reports) > 1 else ""
+                click.echo(f"error: {prefix}{v.message}")
+    if not passed:
+        failing = [r for r in reports if not r.passed]
+        count = sum(len(r.violations) for r in failing)
+        who = " and ".join(r.actor for r in failing)
         raise OwnershipError(
-            f"{len(report.violations)} change(s) are not owned by {actor}; ask the owners "
-            "named above to make or approve them."
+            f"{count} change(s) are not owned by {who}; ask the owners named above to make "
+            "or approve them."
         )
     if fmt == "text":
-        click.echo(f"OK: {actor} owns all {len(report.changes)} changed path(s).")
+        for report in reports:
+            click.echo(f"OK: {report.actor} owns all {len(report.changes)} changed path(s).")
     return 0
 
 
