@@ -449,6 +449,34 @@ CASES = [
         id="d1-binding-name-reserved",
     ),
     pytest.param(
+        both(
+            edit(
+                P,
+                "max_bundle_bytes: 1000",
+                f"max_bundle_bytes: 1000\nd1:\n  name: mirror\n  database_id: {DB_ID}",
+            ),
+            with_d1(f"      MIRROR: {DB_ID}"),
+        ),
+        "customers/beta/customer.yaml:8:15: D1 binding 'MIRROR' names the platform's own "
+        "database (platform.yaml d1, which holds every customer's tokens); customer scripts "
+        "may not bind it",
+        id="d1-binding-of-the-platform-database",
+    ),
+    pytest.param(
+        both(
+            edit(
+                A,
+                "    main_module: hello.mjs",
+                f"    main_module: hello.mjs\n    d1:\n      DATA: {DB_ID}",
+            ),
+            with_d1(f"      STOLEN: {DB_ID}"),
+        ),
+        f"customers/beta/customer.yaml:8:15: D1 database {DB_ID} is already bound by customer "
+        "'alpha' (customers/alpha/customer.yaml:15); a database belongs to one customer, so "
+        "create another one for this script",
+        id="d1-database-of-another-customer",
+    ),
+    pytest.param(
         with_d1("      DB: platform-db"),
         "customers/beta/customer.yaml:8:11: scripts.beta-hello.d1.DB: must be a D1 database id, "
         "a UUID such as 0f4b5e2a-9c1d-4e7f-8a6b-3c2d1e0f9a8b (`wrangler d1 list` shows them), "
