@@ -26,6 +26,7 @@ from wfp_reconcile.dispatcher import (
     build_dispatcher_upload,
     build_manifest,
 )
+from wfp_reconcile.dispatcher.manifest import binding_for_outbound, outbound_binding_names
 
 
 def _sha(text: str) -> str:
@@ -158,6 +159,35 @@ def test_outbound_names_that_sanitize_alike_get_distinct_bindings() -> None:
     )
     names = [b["name"] for b in build_dispatcher_upload(repo, {}, None).metadata["bindings"]]
     assert len(names) == len(set(names)) == 3
+
+
+def test_outbound_binding_names_never_collide_with_a_positional_lookalike() -> None:
+    # "a-b" and "a_b" once became DISPATCHER_A_B_0/_1, and "a-b-0" is DISPATCHER_A_B_0 too.
+    workers = ("a-b", "a_b", "a-b-0", "a-b-1", "a_b_0", "egress")
+    names = outbound_binding_names(workers)
+    assert sorted(names) == sorted(workers)
+    assert len(set(names.values())) == len(workers)
+    assert names["egress"] == "DISPATCHER_EGRESS"
+    assert all(re.fullmatch(r"DISPATCHER_[A-Z0-9_]+", n) for n in names.values())
+
+
+def test_outbound_binding_names_survive_a_worker_named_after_another_ones_hash() -> None:
+    first = outbound_binding_names(("a-b", "a_b"))
+    # A third Worker whose sanitized name is exactly the hashed binding of "a-b".
+    lookalike = "a-b-" + first["a-b"].removeprefix("DISPATCHER_A_B_").lower()
+    names = outbound_binding_names(("a-b", "a_b", lookalike))
+    assert len(set(names.values())) == 3
+    assert names[lookalike] == first["a-b"]
+
+
+def test_outbound_binding_names_depend_only_on_the_set_of_workers() -> None:
+    workers = ("a-b", "a_b", "zeta")
+    names = outbound_binding_names(workers)
+    assert outbound_binding_names(tuple(reversed(workers))) == names
+    assert all(binding_for_outbound(workers, w) == names[w] for w in workers)
+    repo = make_repo(outbound_workers={w: OutboundWorker(main_module="x.mjs") for w in workers})
+    uploaded = {b["name"] for b in build_dispatcher_upload(repo, {}, None).metadata["bindings"]}
+    assert uploaded == {"DISPATCHER", *names.values()}
 
 
 def test_manifest_carries_the_admin_hash_and_what_the_status_page_shows() -> None:

@@ -6,8 +6,10 @@ same bytes, because the manifest's hash decides whether the dispatcher is re-upl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +29,7 @@ __all__ = [
     "binding_for_outbound",
     "build_manifest",
     "manifest_bytes",
+    "outbound_binding_names",
 ]
 
 MANIFEST_VERSION = 1
@@ -40,17 +43,45 @@ def binding_for_outbound(outbound_names: tuple[str, ...], worker: str) -> str:
     """The binding name for ``worker`` among ``outbound_names`` (sorted, unique).
 
     Cloudflare fixes one outbound Worker per dispatch-namespace binding, so each outbound
-    Worker gets its own binding to the same namespace.
+    Worker gets its own binding to the same namespace. The names are distinct for any set
+    of Worker names and depend only on that set.
     """
-    base = _binding_base(worker)
-    clashing = [n for n in outbound_names if _binding_base(n) == base]
-    if len(clashing) > 1:  # "a-b" and "a_b" map to the same base name
-        return f"{base}_{clashing.index(worker)}"
-    return base
+    # A reference to an undeclared Worker is refused elsewhere; naming it here keeps this total.
+    return outbound_binding_names((*outbound_names, worker))[worker]
+
+
+def outbound_binding_names(outbound_names: tuple[str, ...]) -> dict[str, str]:
+    """Every outbound Worker's binding name, pairwise distinct and deterministic.
+
+    A Worker whose sanitized name is its own keeps it (``egress`` is ``DISPATCHER_EGRESS``).
+    Names that sanitize alike (``a-b``, ``a_b``) get a suffix from a hash of the Worker name
+    instead of a position, because a positional ``_0`` can equal another Worker's
+    sanitized name (``a-b-0``). Should even the hashed names meet another name, the full
+    digest is used.
+    """
+    workers = sorted(set(outbound_names))
+    by_base: dict[str, list[str]] = {}
+    for worker in workers:
+        by_base.setdefault(_binding_base(worker), []).append(worker)
+    result = {
+        worker: base if len(group) == 1 else f"{base}_{_name_digest(worker, 8)}"
+        for base, group in by_base.items()
+        for worker in group
+    }
+    uses = Counter(result.values())
+    for worker in workers:
+        if uses[result[worker]] > 1 and len(by_base[_binding_base(worker)]) > 1:
+            # Only a Worker named like "<other>-<8 hex digits>" gets here, on purpose or not.
+            result[worker] = f"{_binding_base(worker)}_{_name_digest(worker, 64)}"
+    return result
 
 
 def _binding_base(worker: str) -> str:
     return f"{PLAIN_BINDING}_{re.sub(r'[^A-Za-z0-9]', '_', worker).upper()}"
+
+
+def _name_digest(worker: str, length: int) -> str:
+    return hashlib.sha256(worker.encode()).hexdigest()[:length].upper()
 
 
 def _limits_json(limits: Limits) -> dict[str, int]:

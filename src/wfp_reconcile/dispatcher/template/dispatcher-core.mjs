@@ -4,7 +4,7 @@
 // repository at apply time. This module has no Cloudflare-only imports so that Node's test
 // runner can exercise it against a stand-in namespace binding.
 
-import { isStatusPagePath, serveStatusPage } from "./status-page.mjs";
+import { ADMIN_COOKIE, isStatusPagePath, serveStatusPage } from "./status-page.mjs";
 
 const SCRIPT_NAME = /^[a-z0-9_][a-z0-9_-]{0,62}$/;
 const TOKEN_HEADER = "x-customer-token";
@@ -80,19 +80,32 @@ export function constantTimeEqual(a, b) {
   return diff === 0;
 }
 
+// One hash -> customer index per manifest object (the manifest is parsed once per isolate).
+const TOKEN_INDEX = new WeakMap();
+
+function tokenIndex(manifest) {
+  let index = TOKEN_INDEX.get(manifest);
+  if (index === undefined) {
+    index = new Map();
+    for (const [id, customer] of Object.entries(manifest.customers)) {
+      for (const hash of customer.tokens || []) {
+        // A hash declared twice stays with the first customer, as the linear scan did.
+        if (!index.has(hash)) index.set(hash, id);
+      }
+    }
+    TOKEN_INDEX.set(manifest, index);
+  }
+  return index;
+}
+
 /**
- * The customer id owning `token`, or null. Every stored hash is compared, so the time taken
- * does not reveal which customer (if any) matched.
+ * The customer id owning `token`, or null. The lookup is keyed by the token's SHA-256, so
+ * its timing can only tell an attacker about digests of tokens they chose, never about the
+ * stored secrets themselves.
  */
 export async function customerForToken(manifest, token) {
-  const hash = await sha256Hex(token);
-  let found = null;
-  for (const [id, customer] of Object.entries(manifest.customers)) {
-    for (const candidate of customer.tokens) {
-      if (constantTimeEqual(hash, candidate) && found === null) found = id;
-    }
-  }
-  return found;
+  const found = tokenIndex(manifest).get(await sha256Hex(token));
+  return found === undefined ? null : found;
 }
 
 export function stripInternalHeaders(headers) {
@@ -150,6 +163,9 @@ async function customerApi(manifest, request, url) {
   if (customerId === null) {
     return errorResponse(403, "token_invalid", "The customer token is not valid.");
   }
+  if (manifest.customers[customerId].suspended) {
+    return errorResponse(403, "customer_suspended", "This customer is suspended.");
+  }
   const scripts = Object.entries(manifest.scripts)
     .filter(([, s]) => s.customer === customerId)
     .map(([name, s]) => ({
@@ -177,12 +193,55 @@ async function checkScriptAccess(manifest, script, request) {
   return null;
 }
 
-function withStandardHeaders(response, name) {
+/** Every Set-Cookie header of `headers` as a list (one entry per cookie). */
+function setCookies(headers) {
+  if (typeof headers.getSetCookie === "function") return headers.getSetCookie();
+  if (typeof headers.getAll === "function") return headers.getAll("set-cookie");
+  const joined = headers.get("set-cookie");
+  return joined === null ? [] : [joined];
+}
+
+/** Whether a Set-Cookie value sets the platform's admin cookie (any case, any attributes). */
+export function setsPlatformCookie(value) {
+  const eq = value.indexOf("=");
+  const name = (eq < 0 ? value : value.slice(0, eq)).trim().toLowerCase();
+  return name === ADMIN_COOKIE;
+}
+
+/**
+ * The customer's response headers minus what could act on the platform: the admin cookie
+ * (planting one locks the admin out) and, when scripts share the platform's origin, a
+ * service worker scope beyond the script's path or an opener policy that keeps a popup
+ * of the status page readable.
+ */
+export function sanitizeCustomerHeaders(headers, sharedOrigin) {
+  const cookies = setCookies(headers);
+  if (cookies.some(setsPlatformCookie)) {
+    headers.delete("set-cookie");
+    for (const cookie of cookies) if (!setsPlatformCookie(cookie)) headers.append("set-cookie", cookie);
+  }
+  if (sharedOrigin) {
+    headers.delete("service-worker-allowed");
+    headers.delete("cross-origin-opener-policy");
+  }
+  return headers;
+}
+
+function withStandardHeaders(response, name, sharedOrigin) {
   if (response.status === 101 || response.webSocket) return response;
   const out = new Response(response.body, response);
+  sanitizeCustomerHeaders(out.headers, sharedOrigin);
   for (const [k, v] of Object.entries(STANDARD_HEADERS)) out.headers.set(k, v);
   out.headers.set("x-wfp-script", name);
   return out;
+}
+
+/** Whether the browser is fetching a service worker script (any customer's, any scope). */
+export function isServiceWorkerFetch(request) {
+  return (
+    request.headers.get("service-worker") === "script" ||
+    request.headers.get("sec-fetch-dest") === "serviceworker"
+  );
 }
 
 /** The eyeball request as customer code gets it: same method, URL and body, clean headers. */
@@ -207,6 +266,16 @@ export function createDispatcher(manifest) {
         url = new URL(request.url);
       } catch {
         return errorResponse(400, "bad_request", "Malformed request URL.");
+      }
+      const sharedOrigin = manifest.routing.mode !== "host";
+      if (sharedOrigin && isServiceWorkerFetch(request)) {
+        // Every script shares one origin: a service worker from one script could intercept
+        // the others and the status page, so none may be registered.
+        return errorResponse(
+          403,
+          "service_worker_refused",
+          "Service workers are not available with path routing.",
+        );
       }
       if (url.pathname === "/_platform" || url.pathname.startsWith("/_platform/")) {
         return customerApi(manifest, request, url);
@@ -240,7 +309,7 @@ export function createDispatcher(manifest) {
       try {
         const worker = binding.get(name, {}, options);
         const response = await worker.fetch(forwarded);
-        return withStandardHeaders(response, name);
+        return withStandardHeaders(response, name, sharedOrigin);
       } catch (error) {
         return dispatchErrorResponse(error, name);
       }

@@ -4,10 +4,14 @@
 // Authentication: the admin token, whose SHA-256 is in the manifest, is accepted as
 // `Authorization: Bearer <token>`, `X-Admin-Token: <token>`, or the `wfp_admin` cookie that
 // `?token=<token>` sets (then redirects to a URL without the token). The cookie is only
-// honoured for top-level page loads, so a customer script served from the same origin
-// cannot read the page with fetch() or a frame.
+// honoured for top-level page loads the browser labels as such (Sec-Fetch-Dest: document,
+// from the same origin or typed in), so a customer script served from the same origin
+// cannot read the page with fetch() or a frame; Cross-Origin-Opener-Policy cuts a popup
+// off from the customer page that opened it; Clear-Site-Data removes any service worker
+// registered on the origin before the dispatcher refused them.
 
-const COOKIE = "wfp_admin";
+export const ADMIN_COOKIE = "wfp_admin";
+const COOKIE = ADMIN_COOKIE;
 const COOKIE_MAX_AGE = 8 * 3600;
 const PAGE_PATHS = new Set(["/_platform", "/_platform/"]);
 
@@ -19,7 +23,15 @@ const PAGE_HEADERS = {
   "referrer-policy": "no-referrer",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
+  "cross-origin-opener-policy": "same-origin",
+  // Drops service workers, caches and storage of the whole origin (all customers' too, in
+  // path routing): a worker registered there could otherwise read every admin page load.
+  "clear-site-data": '"storage"',
 };
+
+// Sec-Fetch-Site values of a page load the admin made: typed, bookmarked, or a link on
+// the platform's own origin (the status page, the redirect after ?token=).
+const COOKIE_SITES = new Set(["none", "same-origin"]);
 
 const HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -45,35 +57,48 @@ function page(status, title, body, extraHeaders = {}) {
   return new Response(html, { status, headers: { ...PAGE_HEADERS, ...extraHeaders } });
 }
 
-function cookieValue(header, name) {
+/** Every value of cookie `name`: a planted duplicate (other Path) must not hide the real one. */
+export function cookieValues(header, name) {
+  const values = [];
   for (const part of (header || "").split(";")) {
     const eq = part.indexOf("=");
     if (eq > 0 && part.slice(0, eq).trim() === name) {
       try {
-        return decodeURIComponent(part.slice(eq + 1).trim());
+        const value = decodeURIComponent(part.slice(eq + 1).trim());
+        if (value) values.push(value);
       } catch {
-        return null;
+        // A malformed value is no token; the others may still be.
       }
     }
   }
-  return null;
+  return values;
 }
 
-/** The token a request presents, and how: {token, via} or null. */
+/** Whether the browser says this is a top-level page load the admin made. */
+function cookieAllowed(request) {
+  const dest = request.headers.get("sec-fetch-dest");
+  const site = request.headers.get("sec-fetch-site");
+  // Browsers label fetch(), frames and popups; a request without the labels is refused too,
+  // because it cannot be told apart from one made by customer code.
+  return dest === "document" && site !== null && COOKIE_SITES.has(site);
+}
+
+/**
+ * The tokens a request presents, and how: {tokens, via} or null. Only the cookie can carry
+ * more than one (one per Path); any of them may be the admin's.
+ */
 export function presentedToken(request, url) {
   const auth = request.headers.get("authorization") || "";
   const bearer = /^Bearer\s+(.+)$/i.exec(auth);
-  if (bearer) return { token: bearer[1].trim(), via: "header" };
+  if (bearer) return { tokens: [bearer[1].trim()], via: "header" };
   const header = request.headers.get("x-admin-token");
-  if (header) return { token: header, via: "header" };
+  if (header) return { tokens: [header], via: "header" };
   const query = url.searchParams.get("token");
-  if (query) return { token: query, via: "query" };
-  const cookie = cookieValue(request.headers.get("cookie"), COOKIE);
-  if (cookie) {
-    const dest = request.headers.get("sec-fetch-dest");
-    // Browsers label fetch() and frames; only a page load may use the cookie.
-    if (dest && dest !== "document") return { token: null, via: "cookie-refused" };
-    return { token: cookie, via: "cookie" };
+  if (query) return { tokens: [query], via: "query" };
+  const cookies = cookieValues(request.headers.get("cookie"), COOKIE);
+  if (cookies.length) {
+    if (!cookieAllowed(request)) return { tokens: [], via: "cookie-refused" };
+    return { tokens: cookies, via: "cookie" };
   }
   return null;
 }
@@ -103,6 +128,8 @@ function scriptHref(manifest, name) {
 export function renderStatusBody(manifest) {
   const customers = Object.entries(manifest.customers);
   const scripts = Object.entries(manifest.scripts);
+  const owned = new Map();
+  for (const [, s] of scripts) owned.set(s.customer, (owned.get(s.customer) || 0) + 1);
   const out = [];
   out.push("<h1>Platform status</h1>");
   out.push(
@@ -117,7 +144,7 @@ export function renderStatusBody(manifest) {
       "<th>Tail Workers</th><th>Logpush</th><th>Scripts</th></tr></thead><tbody>",
   );
   for (const [id, c] of customers) {
-    const own = scripts.filter(([, s]) => s.customer === id).length;
+    const own = owned.get(id) || 0;
     out.push(
       `<tr data-customer="${escapeHtml(id)}"><td><code>${escapeHtml(id)}</code></td>` +
         `<td>${escapeHtml(c.name)}</td><td>${escapeHtml(c.plan)}</td>` +
@@ -173,7 +200,14 @@ export async function serveStatusPage(manifest, request, url, checkToken) {
   if (!manifest.admin_token_sha256) {
     return new Response(
       JSON.stringify({ error: "not_found", message: "Unknown platform endpoint." }) + "\n",
-      { status: 404, headers: { "content-type": "application/json; charset=utf-8" } },
+      {
+        status: 404,
+        headers: {
+          "content-type": "application/json; charset=utf-8",
+          "cache-control": "no-store",
+          "x-content-type-options": "nosniff",
+        },
+      },
     );
   }
   if (request.method !== "GET" && request.method !== "HEAD") {
@@ -192,7 +226,12 @@ export async function serveStatusPage(manifest, request, url, checkToken) {
         "'Authorization: Bearer <token>' or 'X-Admin-Token'.",
     );
   }
-  if (!(await checkToken(presented.token))) {
+  let valid = false;
+  for (const token of presented.tokens) {
+    // Every value is checked, so timing does not tell which cookie matched.
+    if (await checkToken(token)) valid = true;
+  }
+  if (!valid) {
     const clear = presented.via === "cookie" ? { "set-cookie": cookieHeader(url, "", 0) } : {};
     return refusal(403, "The admin token is not valid.", clear);
   }
@@ -202,9 +241,11 @@ export async function serveStatusPage(manifest, request, url, checkToken) {
       status: 303,
       headers: {
         location: "/_platform/",
-        "set-cookie": cookieHeader(url, presented.token, COOKIE_MAX_AGE),
+        "set-cookie": cookieHeader(url, presented.tokens[0], COOKIE_MAX_AGE),
         "cache-control": "no-store",
         "referrer-policy": "no-referrer",
+        "cross-origin-opener-policy": "same-origin",
+        "clear-site-data": '"storage"',
       },
     });
   }
