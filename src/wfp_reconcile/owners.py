@@ -469,11 +469,16 @@ def check_revisions_for(
     Owners and admins come from ``base`` itself (the tip of the target branch: what
     is trusted now); the changes and the head state from the result of merging.
     """
-    distinct = list({actor.casefold(): actor for actor in actors if actor}.values())
+    distinct: dict[str, str] = {}
+    for actor in actors:
+        if actor:
+            distinct.setdefault(actor.casefold(), actor)  # logins are case-insensitive
     if not distinct:
         raise OwnershipError("the ownership check needs the login of at least one actor")
     changes = changed_paths(repo, base, head)
     with GitTreeSource(repo, base) as base_source, merged_source(repo, base, head) as merged:
         base_state = read_state(base_source)
         head_state = read_state(merged)
-    return tuple(check_ownership(changes, base_state, head_state, actor) for actor in distinct)
+    return tuple(
+        check_ownership(changes, base_state, head_state, actor) for actor in distinct.values()
+    )
