@@ -3,6 +3,7 @@ the example repository applied to the API emulator, served by workerd."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -15,6 +16,7 @@ import pytest
 
 from wfp_reconcile.cloudflare import CloudflareClient
 from wfp_reconcile.config import load_repo_dir
+from wfp_reconcile.config.model import Access, Customer, PlatformRepo, Script
 from wfp_reconcile.engine import apply_plan, plan_repo
 from wfp_reconcile.local.emulator import EmulatorServer
 from wfp_reconcile.local.runtime import RuntimeSettings, run_runtime
@@ -34,9 +36,24 @@ pytestmark = [
 ]
 
 
+def with_mallory(repo: PlatformRepo) -> PlatformRepo:
+    """The example repository plus a hostile customer whose script is tests/statuspage/mallory.mjs."""
+    mallory = Customer(
+        id="mallory",
+        name="Mallory",
+        plan="free",
+        scripts={MALLORY_SCRIPT: Script(main_module="mallory.mjs", access=Access.PUBLIC)},
+    )
+    files = {**repo.files, "customers/mallory/mallory.mjs": (HERE / "mallory.mjs").read_bytes()}
+    return dataclasses.replace(repo, customers=(*repo.customers, mallory), files=files)
+
+
+MALLORY_SCRIPT = "mallory"
+
+
 @pytest.fixture
 def dispatcher_url(emulator: EmulatorServer, emulator_client: CloudflareClient) -> Iterator[str]:
-    repo = load_repo_dir(ROOT, env={})
+    repo = with_mallory(load_repo_dir(ROOT, env={}))
     emulator_client.ensure_namespace(repo.platform.namespace)
     planned = plan_repo(repo, emulator_client)
     result = apply_plan(planned.plan, repo, emulator_client, allow_deletes=None, verify_state=False)
@@ -52,10 +69,16 @@ def dispatcher_url(emulator: EmulatorServer, emulator_client: CloudflareClient) 
         yield runtime.url
 
 
-def browse(base: str) -> dict[str, Any]:
-    args = {"base": base, "token": DEMO_TOKEN, "script": "basic-hello", "chromium": CHROMIUM}
+def browse(base: str, driver: str = "browse.mjs") -> dict[str, Any]:
+    args = {
+        "base": base,
+        "token": DEMO_TOKEN,
+        "script": MALLORY_SCRIPT if driver == "attack.mjs" else "basic-hello",
+        "victim": "basic-hello",
+        "chromium": CHROMIUM,
+    }
     done = subprocess.run(
-        ["node", str(HERE / "browse.mjs"), json.dumps(args)],
+        ["node", str(HERE / driver), json.dumps(args)],
         cwd=HERE,
         capture_output=True,
         text=True,
@@ -69,7 +92,7 @@ def browse(base: str) -> dict[str, Any]:
 
 def test_status_page_in_headless_chromium(dispatcher_url: str) -> None:
     seen = browse(dispatcher_url)
-    repo = load_repo_dir(ROOT, env={})
+    repo = with_mallory(load_repo_dir(ROOT, env={}))
 
     # Refused without the token, and with a wrong one.
     assert seen["without_token"]["status"] == 401
@@ -105,3 +128,32 @@ def test_status_page_in_headless_chromium(dispatcher_url: str) -> None:
     # Back on the page, the cookie still works; a new browser profile has none.
     assert seen["back"]["status"] == 200 and seen["back"]["rows"] == len(declared)
     assert seen["fresh_context"]["status"] == 401
+
+
+def test_same_origin_customer_code_cannot_reach_the_status_page(dispatcher_url: str) -> None:
+    seen = browse(dispatcher_url, "attack.mjs")
+    assert seen["login"]["status"] == 200
+    assert seen["customer_page"]["status"] == 200
+
+    # No service worker, neither for the whole origin nor for the script's own path.
+    assert seen["registrations"] == ["refused", "refused"]
+    assert seen["registered"] == []
+
+    # A popup of the status page is cut off from the customer page that opened it, even
+    # though that page asked for the same opener policy; fetch() gets no page either.
+    assert seen["popup"] in ("blocked", "closed"), seen["popup"]
+    assert seen["fetch"]["status"] == 401
+    assert "basic-hello" not in seen["fetch"]["body"]
+
+    # Planted wfp_admin cookies: none from response headers, and the script's own does not
+    # lock the admin out.
+    declared = sum(len(c.scripts) for c in with_mallory(load_repo_dir(ROOT, env={})).customers)
+    assert seen["admin_again"] == {"status": 200, "title": "Platform status", "rows": declared}
+    admin_cookies = [c for c in seen["cookies"] if c["name"].lower() == "wfp_admin"]
+    assert {"name": "wfp_admin", "path": "/_platform", "value": "<admin>"} in admin_cookies
+    assert not [c for c in admin_cookies if c["value"].startswith("planted-by-header")]
+    assert {"name": "mallory_session", "path": "/mallory/", "value": "1"} in seen["cookies"]
+
+    # Other customers' pages are still their own.
+    assert seen["victim"]["status"] == 200
+    assert seen["victim"]["text"] == "Hello! This module is provided by the platform"
