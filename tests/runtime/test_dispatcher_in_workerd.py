@@ -75,6 +75,22 @@ export default { fetch(request) { return Response.json(Object.fromEntries(reques
     "customers/basic/private.mjs": b"""
 export default { fetch() { return new Response("private ok"); } };
 """,
+    "customers/basic/cookies.mjs": b"""
+export default {
+  fetch() {
+    const headers = new Headers({ "service-worker-allowed": "/",
+                                  "cross-origin-opener-policy": "same-origin" });
+    headers.append("set-cookie", "wfp_admin=junk; Path=/_platform/");
+    headers.append("set-cookie", "Wfp_Admin=junk2; HttpOnly");
+    headers.append("set-cookie", "a=1; Path=/cookies/");
+    headers.append("set-cookie", "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT");
+    return new Response("cookies", { headers });
+  },
+};
+""",
+    "customers/gone/gone.mjs": b"""
+export default { fetch() { return new Response("gone ok"); } };
+""",
     "customers/other/other.mjs": b"""
 export default { fetch() { return new Response("other ok"); } };
 """,
@@ -108,7 +124,16 @@ def make_repo() -> PlatformRepo:
             "fetcher": Script(main_module="fetcher.mjs"),
             "headers": Script(main_module="headers.mjs"),
             "private": Script(main_module="private.mjs", access=Access.TOKEN),
+            "cookies": Script(main_module="cookies.mjs"),
         },
+    )
+    gone = Customer(
+        id="gone",
+        name="Gone",
+        plan="free",
+        suspended=True,
+        tokens=(Token(name="main", sha256=_sha("gone-token")),),
+        scripts={"gone": Script(main_module="gone.mjs")},
     )
     other = Customer(
         id="other",
@@ -117,7 +142,7 @@ def make_repo() -> PlatformRepo:
         tokens=(Token(name="main", sha256=_sha("other-token")),),
         scripts={"other-hello": Script(main_module="other.mjs")},
     )
-    return PlatformRepo(platform=platform, customers=(basic, other), files=FILES, commit="c0ffee1")
+    return PlatformRepo(platform=platform, customers=(basic, gone, other), files=FILES, commit="c0ffee1")
 
 
 def deploy(endpoints: InternalEndpoints, desired: DesiredState) -> None:
@@ -255,3 +280,29 @@ def test_uploaded_change_is_served_without_restart(
             break
         time.sleep(0.1)
     assert text == "v2"
+
+
+def test_customer_responses_lose_the_admin_cookie_and_origin_wide_headers(
+    http: httpx.Client,
+) -> None:
+    res = http.get("/cookies/")
+    assert (res.status_code, res.text) == (200, "cookies"), LOGS
+    # workerd's Headers keep each Set-Cookie apart (getSetCookie), dates and all.
+    assert res.headers.get_list("set-cookie") == [
+        "a=1; Path=/cookies/",
+        "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT",
+    ]
+    assert "service-worker-allowed" not in res.headers
+    assert "cross-origin-opener-policy" not in res.headers
+
+
+def test_service_worker_script_fetches_are_refused_in_path_routing(http: httpx.Client) -> None:
+    for path in ("/cookies", "/cookies/sw.js", "/_platform/"):
+        res = http.get(path, headers={"Service-Worker": "script"})
+        assert res.status_code == 403 and res.json()["error"] == "service_worker_refused"
+
+
+def test_suspended_customers_token_is_refused_everywhere(http: httpx.Client) -> None:
+    api = http.get("/_platform/v1/scripts", headers={"X-Customer-Token": "gone-token"})
+    assert api.status_code == 403 and api.json()["error"] == "customer_suspended"
+    assert http.get("/gone/").status_code == 403
