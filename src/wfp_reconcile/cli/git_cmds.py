@@ -56,7 +56,7 @@ def _change_line(change: Change) -> str:
 @head_option
 @format_option("text", "json")
 def changed(repo: Path, base: str, head: str, fmt: str) -> int:
-    """List the customers and platform files HEAD changed since it forked from BASE."""
+    """List the customers and platform files merging HEAD into BASE would change."""
     summary = summarize_changes(changed_paths(repo, base, head))
     if fmt == "json":
         click.echo(json.dumps(summary.to_json(), indent=2))
