@@ -142,7 +142,9 @@ def make_repo() -> PlatformRepo:
         tokens=(Token(name="main", sha256=_sha("other-token")),),
         scripts={"other-hello": Script(main_module="other.mjs")},
     )
-    return PlatformRepo(platform=platform, customers=(basic, gone, other), files=FILES, commit="c0ffee1")
+    return PlatformRepo(
+        platform=platform, customers=(basic, gone, other), files=FILES, commit="c0ffee1"
+    )
 
 
 def deploy(endpoints: InternalEndpoints, desired: DesiredState) -> None:

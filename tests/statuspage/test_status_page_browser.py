@@ -37,7 +37,7 @@ pytestmark = [
 
 
 def with_mallory(repo: PlatformRepo) -> PlatformRepo:
-    """The example repository plus a hostile customer whose script is tests/statuspage/mallory.mjs."""
+    """The example repository plus a hostile customer whose script is mallory.mjs."""
     mallory = Customer(
         id="mallory",
         name="Mallory",
