@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from wfp_reconcile.cloudflare import ScriptInfo
-from wfp_reconcile.desired import PROTECT_TAG, namespace_tag, parse_fingerprint_tag
+from wfp_reconcile.desired import NS_PREFIX, PROTECT_TAG, namespace_tag, parse_fingerprint_tag
 from wfp_reconcile.errors import NotFoundError, WfpError
 
 __all__ = ["ActualState", "ActualWorker", "StateReader", "fetch_actual"]
@@ -181,15 +181,21 @@ def fetch_actual(
     # name we declare is a conflict, and one we do not declare is none of our business.
     ns_tag = namespace_tag(namespace)
 
-    def ours(tags: Sequence[str]) -> bool:
-        return management_tag in tags and ns_tag in tags
+    def ours(name: str, tags: Sequence[str]) -> bool:
+        if management_tag not in tags:
+            return False
+        if ns_tag in tags:
+            return True
+        # Deployed before Workers carried a namespace tag: ours only if we declare it and it
+        # names no other namespace; the next upload adds the tag. Never deleted on a guess.
+        return name in declared_workers and not any(t.startswith(NS_PREFIX) for t in tags)
 
     workers: dict[str, ActualWorker] = {}
     listed_workers = reader.list_workers()
     calls += 1
     for info in listed_workers:
-        if info.tags is not None and (ours(info.tags) or info.id in declared_workers):
-            workers[info.id] = ActualWorker(info.id, tuple(info.tags), ours(info.tags))
+        if info.tags is not None and (ours(info.id, info.tags) or info.id in declared_workers):
+            workers[info.id] = ActualWorker(info.id, tuple(info.tags), ours(info.id, info.tags))
     listed_names = {info.id for info in listed_workers}
     for name in declared_workers:
         if name in workers or name not in listed_names:
@@ -200,7 +206,7 @@ def fetch_actual(
             continue
         finally:
             calls += 1
-        workers[name] = ActualWorker(name, tags, ours(tags))
+        workers[name] = ActualWorker(name, tags, ours(name, tags))
     return ActualState(
         namespace=namespace,
         scripts=scripts,

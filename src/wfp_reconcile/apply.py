@@ -19,7 +19,13 @@ from typing import Protocol
 
 from wfp_reconcile.bundle import ScriptUpload
 from wfp_reconcile.cloudflare import ScriptInfo
-from wfp_reconcile.desired import DesiredState, DesiredWorker, WorkerKind, namespace_tag
+from wfp_reconcile.desired import (
+    NS_PREFIX,
+    DesiredState,
+    DesiredWorker,
+    WorkerKind,
+    namespace_tag,
+)
 from wfp_reconcile.diff import Action, Change
 from wfp_reconcile.errors import NotFoundError, PlanError, WfpError
 
@@ -209,11 +215,18 @@ class PlanApplier:
         """
         if change.kind is WorkerKind.SCRIPT:
             tags = self.client.get_script_tags(self.desired.namespace, change.name)
-            required = {self.desired.management_tag}
+            ours = self.desired.management_tag in tags
         else:
             tags = self.client.get_worker_tags(change.name)
-            required = {self.desired.management_tag, namespace_tag(self.desired.namespace)}
-        if not required <= set(tags):
+            ours = self.desired.management_tag in tags and (
+                namespace_tag(self.desired.namespace) in tags
+                # A declared Worker from before namespace tags may be retagged, never deleted.
+                or (
+                    change.action is not Action.DELETE
+                    and not any(t.startswith(NS_PREFIX) for t in tags)
+                )
+            )
+        if not ours:
             raise PlanError(
                 f"Refusing to {change.action.value} {change.kind.value} {change.name}: it no "
                 "longer carries this platform's management tags (someone else owns it now). "

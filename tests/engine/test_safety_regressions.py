@@ -189,3 +189,27 @@ def test_a_customer_cannot_take_over_another_customers_deployed_script(
     code, out, err = run("adopt", "bolt-vault", "--repo", str(platform_repo.root), "--auto-approve")
     assert code == 0, err
     assert "acme" in emulator_client.get_script_tags(NS, "bolt-vault")
+
+
+def test_workers_deployed_before_namespace_tags_are_taken_over_not_deleted(
+    platform_repo: PlatformRepoBuilder, cf, run, emulator_client
+):
+    platform_repo.customer("acme", ["a1"])
+    assert _apply(run, platform_repo.root)[0] == 0
+    desired = build_desired(load_repo_dir(platform_repo.root))
+    for worker in desired.outbound + ((desired.dispatcher,) if desired.dispatcher else ()):
+        legacy = tuple(t for t in worker.tags if not t.startswith("ns-"))
+        upload = worker.upload_with_tags()
+        emulator_client.upload_worker(
+            worker.name, ScriptUpload({**upload.metadata, "tags": list(legacy)}, upload.modules)
+        )
+    # An undeclared legacy Worker (another platform's, maybe) must be left alone.
+    emulator_client.upload_worker("old-egress", _foreign(["wfp-managed", "outbound"]))
+
+    code, out, err = _apply(run, platform_repo.root)
+    assert code == 0, err
+    assert "old-egress" not in out and "!" not in out
+    assert "ns-test-ns" in emulator_client.get_worker_tags("test-dispatcher")
+    assert "ns-test-ns" in emulator_client.get_worker_tags("egress")
+    assert "old-egress" in {w.id for w in emulator_client.list_workers()}
+    assert run("plan", "--repo", str(platform_repo.root), "--detailed-exitcode")[0] == 0
