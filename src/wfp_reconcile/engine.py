@@ -103,6 +103,7 @@ def plan_repo(
     *,
     customers: Sequence[str] = (),
     adopt: Collection[str] = (),
+    describe: bool = True,
 ) -> PlannedRun:
     """Build the plan that makes the namespace match the repository.
 
@@ -112,6 +113,8 @@ def plan_repo(
         customers: Limit the plan to these customers (every customer when empty).
         adopt: Names of unmanaged scripts to take over; when given, the plan holds only
             those take-overs.
+        describe: Also read what only explains the plan to people: the settings of
+            updated scripts and the D1 mirror's row counts.
 
     Returns:
         The plan and the states it was computed from.
@@ -136,12 +139,14 @@ def plan_repo(
     if adopt:
         # `adopt` takes over the named scripts and nothing else: the rest is for `apply`.
         changes = tuple(c for c in changes if c.action is Action.ADOPT)
-    changes, detail_calls = _with_config_details(client, desired, changes)
+    detail_calls = 0
+    if describe:
+        changes, detail_calls = _with_config_details(client, desired, changes)
     settings = client.settings
     created_at = now_utc()
     mirror = (
         plan_mirror(client, repo, desired, changes, customers=customers, now=created_at)
-        if repo.platform.d1 is not None
+        if repo.platform.d1 is not None and describe
         else None
     )
     plan = Plan(
@@ -230,7 +235,9 @@ def apply_plan(
         )
     if verify_state:
         adopted = [c.name for c in plan.changes if c.action is Action.ADOPT]
-        current = plan_repo(repo, client, customers=plan.customers, adopt=adopted)
+        # Only the namespace's state and the changes matter here: skip the reads that
+        # only explain a plan (settings, D1 rows; the mirror is recomputed when it syncs).
+        current = plan_repo(repo, client, customers=plan.customers, adopt=adopted, describe=False)
         if current.plan.state_digest != plan.state_digest:
             raise StalePlanError(
                 f"The namespace {plan.namespace!r} changed since the plan was made; "

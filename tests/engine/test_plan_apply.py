@@ -308,3 +308,21 @@ def test_plan_says_which_settings_an_update_changes(platform_repo, cf, run, emul
     assert "      binding MODE: json #" in out and "#" in out.split("binding MODE: ")[1]
     assert cf.count("get_settings") == 1  # only for the one script whose config changed
     assert "a2" not in out.split("customer acme:")[1].split("Plan:")[0]
+
+
+def test_applying_a_saved_plan_rereads_state_but_not_what_only_explains_it(
+    platform_repo, cf, run, emulator_client, tmp_path: Path
+):
+    platform_repo.customer("acme", {"a1": {"vars": {"GREETING": "hi"}}})
+    assert _apply(run, platform_repo)[0] == 0
+    platform_repo.customer("acme", {"a1": {"vars": {"GREETING": "hello"}}})
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", *_repo_args(platform_repo), "--out", str(plan_file))[0] == 0
+    assert "binding GREETING" in plan_file.read_text()
+    cf.reset_requests()
+
+    code, _, err = run("apply", str(plan_file), *_repo_args(platform_repo))
+    assert code == 0, err
+    assert cf.count("get_settings") == 0
+    assert cf.count("list_scripts") >= 1  # the namespace was checked for staleness
+    assert cf.count("upload_script") == 1
