@@ -205,15 +205,6 @@ def tail_consumers(names: Iterable[str]) -> list[dict[str, str]]:
     return [{"service": name} for name in names]
 
 
-def _limits_metadata(limits: Limits) -> dict[str, int]:
-    out: dict[str, int] = {}
-    if limits.cpu_ms is not None:
-        out["cpu_ms"] = limits.cpu_ms
-    if limits.subrequests is not None:
-        out["subrequests"] = limits.subrequests
-    return out
-
-
 def effective_limits(repo: PlatformRepo, customer: Customer, script: Script) -> Limits:
     """Script limits over customer limits over the platform's defaults."""
     limits = repo.platform.default_limits
@@ -250,7 +241,7 @@ def _customer_script(
         "logpush": customer_logpush(platform, customer),
         "tail_consumers": tail_consumers(customer_tails(platform, customer)),
     }
-    limits = _limits_metadata(effective_limits(repo, customer, script))
+    limits = effective_limits(repo, customer, script).given()
     if limits:
         metadata["limits"] = limits
     upload = ScriptUpload(metadata=metadata, modules=tuple(modules))

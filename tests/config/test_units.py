@@ -101,3 +101,14 @@ def test_outbound_worker_may_declare_the_customer_id_it_always_receives(repo: Pa
     )
     loaded = load_repo_dir(repo, env={})
     assert loaded.platform.outbound_workers["egress"].parameters == ("allow_hosts", "customer_id")
+
+
+def test_limits_are_named_for_upload_metadata_or_for_the_runtime():
+    from wfp_reconcile.config.model import Limits
+
+    assert Limits(cpu_ms=50).given() == {"cpu_ms": 50}
+    assert Limits(cpu_ms=50, subrequests=5).given(runtime_names=True) == {
+        "cpuMs": 50,
+        "subRequests": 5,
+    }
+    assert Limits().given() == {}

@@ -93,12 +93,24 @@ class Limits(Model):
     subrequests: Annotated[int, Field(gt=0, le=MAX_SUBREQUESTS)] | None = None
     """Subrequests per invocation (``subRequests``)."""
 
+    def given(self, *, runtime_names: bool = False) -> dict[str, int]:
+        """The limits that are set, named as upload metadata wants them (``cpu_ms``,
+        ``subrequests``) or, with ``runtime_names``, as ``DISPATCHER.get()`` does
+        (``cpuMs``, ``subRequests``)."""
+        names = _RUNTIME_LIMIT_NAMES if runtime_names else _METADATA_LIMIT_NAMES
+        values = {"cpu_ms": self.cpu_ms, "subrequests": self.subrequests}
+        return {names[k]: v for k, v in values.items() if v is not None}
+
     def over(self, base: Limits) -> Limits:
         """These limits with unset fields taken from ``base``."""
         return Limits(
             cpu_ms=self.cpu_ms if self.cpu_ms is not None else base.cpu_ms,
             subrequests=self.subrequests if self.subrequests is not None else base.subrequests,
         )
+
+
+_METADATA_LIMIT_NAMES = {"cpu_ms": "cpu_ms", "subrequests": "subrequests"}
+_RUNTIME_LIMIT_NAMES = {"cpu_ms": "cpuMs", "subrequests": "subRequests"}
 
 
 class Routing(StrEnum):

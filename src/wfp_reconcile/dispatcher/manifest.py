@@ -15,7 +15,6 @@ from typing import Any
 
 from wfp_reconcile.config.model import (
     Customer,
-    Limits,
     PlatformRepo,
     customer_logpush,
     customer_tails,
@@ -84,15 +83,6 @@ def _name_digest(worker: str, length: int) -> str:
     return hashlib.sha256(worker.encode()).hexdigest()[:length].upper()
 
 
-def _limits_json(limits: Limits) -> dict[str, int]:
-    out: dict[str, int] = {}
-    if limits.cpu_ms is not None:
-        out["cpuMs"] = limits.cpu_ms
-    if limits.subrequests is not None:
-        out["subRequests"] = limits.subrequests
-    return out
-
-
 def _outbound(repo: PlatformRepo, customer: Customer) -> tuple[str, dict[str, Any] | None]:
     """The binding a customer's scripts go through and the outbound parameter values."""
     ref = customer.outbound
@@ -137,7 +127,7 @@ def build_manifest(
                 "access": script.access.value,
                 "binding": binding,
                 "fingerprint": fingerprints.get(name),
-                "limits": _limits_json(effective_limits(repo, customer, script)),
+                "limits": effective_limits(repo, customer, script).given(runtime_names=True),
             }
             if outbound is not None:
                 entry["outbound"] = outbound
