@@ -34,8 +34,8 @@ __all__ = [
 MAX_TAGS = 8
 """Cloudflare's limit of tags per script."""
 PROTECT_TAG = "protected"
-RESERVED_TAG_PREFIXES = ("fp-", "plan-")
-"""The reconciler's own tags: ``fp-<fingerprint>`` and ``plan-<plan>``."""
+RESERVED_TAG_PREFIXES = ("fp-", "plan-", "as-")
+"""The reconciler's own tags: ``fp-<fingerprint>``, ``plan-<plan>``, ``as-<assets digest>``."""
 RESERVED_PARAM_NAMES = frozenset({"customer_id"})
 """Outbound parameters the dispatcher always sets itself (an outbound Worker may list them)."""
 RESERVED_PARAM_PREFIXES = ("__", "cf_", "wfp_")
@@ -62,8 +62,9 @@ class CustomerEntry:
 
 def own_tag_count(script: Script) -> int:
     """How many tags the reconciler puts on a script before the user's own."""
-    # management tag, customer id, plan-<plan>, fp-<fingerprint>, and maybe protected
-    return 4 + (1 if script.protect else 0)
+    # management tag, customer id, plan-<plan>, fp-<fingerprint>, maybe protected, and
+    # as-<assets digest> on a script with static assets
+    return 4 + (1 if script.protect else 0) + (1 if script.assets is not None else 0)
 
 
 def reserved_param_reason(name: str) -> str | None:
@@ -226,7 +227,7 @@ class _Checker:
             elif cid == PROTECT_TAG:
                 reason = f"is the reserved tag '{PROTECT_TAG}'"
             elif cid.startswith(RESERVED_TAG_PREFIXES):
-                reason = "starts with a reserved tag prefix ('fp-' or 'plan-')"
+                reason = "starts with a reserved tag prefix ('fp-', 'plan-' or 'as-')"
             if reason:
                 self.at(
                     entry.path,
@@ -388,7 +389,7 @@ class _Checker:
                     elif tag == PROTECT_TAG:
                         reason = "is reserved for 'protect: true'"
                     elif tag.startswith(RESERVED_TAG_PREFIXES):
-                        reason = "starts with a reserved prefix ('fp-' or 'plan-')"
+                        reason = "starts with a reserved prefix ('fp-', 'plan-' or 'as-')"
                     elif tag in customer_ids:
                         reason = "is a customer id (it would list the script as theirs)"
                     if reason:
