@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -107,7 +106,7 @@ def test_bad_directories_name_the_yaml_position(repo: Path, directory: str, mess
 
 
 def test_symlink_leaving_the_directory_is_refused(repo: Path) -> None:
-    os.symlink("../../other/worker.mjs", repo / "customers/shop/public/stolen.js")
+    (repo / "customers/shop/public/stolen.js").symlink_to("../../other/worker.mjs")
     (problem,) = _problems(repo)
     assert problem.startswith(
         "customers/shop/customer.yaml:8:18: asset 'customers/shop/public/stolen.js'"
@@ -116,14 +115,14 @@ def test_symlink_leaving_the_directory_is_refused(repo: Path) -> None:
 
 
 def test_symlink_inside_the_directory_is_followed(repo: Path) -> None:
-    os.symlink("style.css", repo / "customers/shop/public/alias.css")
+    (repo / "customers/shop/public/alias.css").symlink_to("style.css")
     loaded = load_repo_dir(repo, env={})
     assert loaded.files["customers/shop/public/alias.css"] == b"h1 { color: teal; }\n"
 
 
 def test_symlinked_directory_is_refused(tmp_path: Path) -> None:
     root = site_repo(tmp_path / "r")
-    os.symlink("../other/public", root / "customers/shop/site")
+    (root / "customers/shop/site").symlink_to("../other/public")
     yaml = root / "customers/shop/customer.yaml"
     yaml.write_text(yaml.read_text().replace("directory: public", "directory: site"))
     (problem,) = _problems(root)

@@ -15,7 +15,7 @@ from wfp_reconcile.cloudflare.assets import BucketFile, create_upload_session, u
 from wfp_reconcile.errors import ApiError, redact
 from wfp_reconcile.local.emulator import EmulatorServer
 
-from ..conftest import EMULATOR_ACCOUNT
+EMULATOR_ACCOUNT = "0123456789abcdef0123456789abcdef"  # tests/conftest.py
 
 NS = "assets-ns"
 WORKER = b"export default { fetch(r, env) { return env.ASSETS.fetch(r); } };"
@@ -48,7 +48,8 @@ def _upload(
 
 
 def _has_assets(emulator: EmulatorServer, name: str) -> bool:
-    url = f"{emulator.api_base}/accounts/{EMULATOR_ACCOUNT}/workers/dispatch/namespaces/{NS}/scripts/{name}"
+    path = f"/accounts/{EMULATOR_ACCOUNT}/workers/dispatch/namespaces/{NS}/scripts/{name}"
+    url = emulator.api_base + path
     answer = httpx.get(url, headers={"Authorization": f"Bearer {emulator.api_token}"}).json()
     return bool(answer["result"]["script"]["has_assets"])
 
