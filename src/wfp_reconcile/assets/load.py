@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from wfp_reconcile.config.source import RepoSource
 from wfp_reconcile.errors import ConfigProblem
 
-from .rules import CustomerFile, check_customer_assets
+from .rules import CustomerFile
 from .walk import scan_assets
 
 __all__ = ["LoadedAssets", "load_assets"]
@@ -21,9 +21,9 @@ LoadedAssets = tuple[dict[str, bytes], dict[str, tuple[str, ...]], list[ConfigPr
 
 def load_assets(source: RepoSource, entries: Iterable[CustomerFile]) -> LoadedAssets:
     """``(files, index, problems)``: the bytes of every asset by repository path, each
-    script's asset paths (sorted by URL path), and every problem found."""
-    entries = list(entries)
-    problems = check_customer_assets(entries)
+    script's asset paths (sorted by URL path), and every problem of reading them (the
+    declarations themselves are checked by the ``assets`` rule family)."""
+    problems: list[ConfigProblem] = []
     files: dict[str, bytes] = {}
     index: dict[str, tuple[str, ...]] = {}
     for entry in entries:
