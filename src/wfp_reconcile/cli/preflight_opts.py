@@ -3,18 +3,24 @@ workerd and report what Cloudflare would reject (docs/preflight.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from wfp_reconcile.config.model import PlatformRepo
+from wfp_reconcile.engine import PlannedRun
 from wfp_reconcile.preflight import PreflightReport
 
-__all__ = ["base_option", "preflight_option", "run_offline", "run_for_plan"]
-
-_F = TypeVar("_F", bound=Callable[..., Any])
+__all__ = [
+    "base_option",
+    "check_plan",
+    "emit",
+    "preflight_format_option",
+    "preflight_option",
+    "run_for_plan",
+    "run_offline",
+]
 
 preflight_option = click.option(
     "--preflight",
@@ -28,6 +34,16 @@ base_option = click.option(
     default=None,
     metavar="REV",
     help="With --preflight: load only bundles that differ from this git revision.",
+)
+
+
+preflight_format_option = click.option(
+    "--preflight-format",
+    "preflight_fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="How plan --preflight reports (text goes to stderr).",
 )
 
 
@@ -65,6 +81,18 @@ def run_for_plan(loaded: PlatformRepo, uploads: Collection[tuple[str, str]]) -> 
 
     workers, unchanged = select_changed(build_desired(loaded), None, only=uploads)
     return run_preflight(loaded, workers, unchanged=unchanged, baseline="deployed")
+
+
+def check_plan(run: PlannedRun, loaded: PlatformRepo, fmt: str, repo: Path) -> bool:
+    """Pre-flight the Workers ``run`` uploads; True when any would be rejected."""
+    from wfp_reconcile.diff import Action
+
+    uploads = {
+        (c.kind.value, c.name)
+        for c in run.plan.changes
+        if c.action in (Action.CREATE, Action.UPDATE, Action.ADOPT)
+    }
+    return emit(run_for_plan(loaded, uploads), fmt, repo) != 0
 
 
 def emit(report: PreflightReport, fmt: str, repo: Path) -> int:
