@@ -48,11 +48,12 @@ def test_site_lifecycle(
     assert _field(created, "assets") == "4 added, 0 changed, 0 removed (66 B to upload)"
     assert emulator.count("assets_upload_session") == 2 and emulator.count("assets_upload") == 2
     bundle = _bundle(emulator, "shop-site")
+    # Path routing: the site lives under /<script>/, where the dispatcher sends its requests.
     assert sorted(bundle["assets"]["manifest"]) == [
-        "/404.html",
-        "/docs/index.html",
-        "/index.html",
-        "/style.css",
+        "/shop-site/404.html",
+        "/shop-site/docs/index.html",
+        "/shop-site/index.html",
+        "/shop-site/style.css",
     ]
     assert bundle["assets"]["config"]["not_found_handling"] == "404-page"
     assert {"type": "assets", "name": "ASSETS"} in bundle["bindings"]
@@ -84,7 +85,7 @@ def test_site_lifecycle(
     changes = _plan_apply(repo, emulator_client)
     assert _field(_script(changes, "shop-site"), "assets") is None
     assert not any(emulator.count(k) for k in ASSET_KINDS)
-    assert "/style.css" in _bundle(emulator, "shop-site")["assets"]["manifest"]
+    assert "/shop-site/style.css" in _bundle(emulator, "shop-site")["assets"]["manifest"]
 
     # The site is removed from the YAML: the upload drops it.
     yaml = repo / "customers/shop/customer.yaml"

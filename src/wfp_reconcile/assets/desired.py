@@ -25,7 +25,15 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from wfp_reconcile.bundle import Module
-from wfp_reconcile.config.model import Assets, Customer, Observability, PlatformRepo, Script
+from wfp_reconcile.config.model import (
+    Assets,
+    Customer,
+    NotFoundHandling,
+    Observability,
+    PlatformRepo,
+    Routing,
+    Script,
+)
 
 from .hashing import customer_salt
 from .manifest import AssetManifest, build_manifest
@@ -35,6 +43,7 @@ __all__ = [
     "MANIFEST_MODULE",
     "ScriptAssets",
     "asset_config",
+    "site_prefix",
     "observability_metadata",
     "parse_asset_tag",
     "parse_manifest_module",
@@ -46,13 +55,26 @@ MANIFEST_MODULE = "__wfp_assets.json"
 _TAG_HEX = 16
 
 
-def asset_config(assets: Assets) -> dict[str, Any]:
-    """Cloudflare's ``assets.config``, every field stated (the defaults are Cloudflare's)."""
+def site_prefix(repo: PlatformRepo, name: str) -> str:
+    """Where a script's site lives in the URL the script receives: ``/<script>`` with path
+    routing (the dispatcher forwards the URL unchanged), nothing with host routing."""
+    return f"/{name}" if repo.platform.dispatcher.routing is Routing.PATH else ""
+
+
+def _prefixed_rule(rule: str, prefix: str) -> str:
+    return "!" + prefix + rule[1:] if rule.startswith("!") else prefix + rule
+
+
+def asset_config(assets: Assets, prefix: str = "") -> dict[str, Any]:
+    """Cloudflare's ``assets.config``, every field stated (the defaults are Cloudflare's);
+    ``run_worker_first`` rules are written for the site and moved under ``prefix``."""
     rwf = assets.run_worker_first
     return {
         "html_handling": assets.html_handling.value,
         "not_found_handling": assets.not_found_handling.value,
-        "run_worker_first": list(rwf) if isinstance(rwf, tuple) else rwf,
+        "run_worker_first": [_prefixed_rule(r, prefix) for r in rwf]
+        if isinstance(rwf, tuple)
+        else rwf,
     }
 
 
@@ -112,10 +134,18 @@ def script_assets(
     """The site of one script, hashed with its customer's salt; None without assets."""
     if script.assets is None:
         return None
-    base = PurePosixPath("customers") / customer.id / script.assets.directory
-    prefix = str(base)
+    directory = str(PurePosixPath("customers") / customer.id / script.assets.directory)
+    prefix = site_prefix(repo, name)
     triples = [
-        (path.removeprefix(prefix), path, repo.files[path]) for path in repo.assets.get(name, ())
+        (prefix + path.removeprefix(directory), path, repo.files[path])
+        for path in repo.assets.get(name, ())
     ]
+    index = directory + "/index.html"
+    spa = script.assets.not_found_handling is NotFoundHandling.SINGLE_PAGE_APPLICATION
+    if prefix and spa and index in repo.files:
+        # Cloudflare rewrites an SPA's unmatched request to /index.html at the root: under
+        # a prefix that must be this site's index (same hash, so never uploaded twice).
+        triples.append(("/index.html", index, repo.files[index]))
     manifest = build_manifest(triples, customer_salt(customer.id))
-    return ScriptAssets(manifest, asset_config(script.assets), script.assets.binding, repo.files)
+    config = asset_config(script.assets, prefix)
+    return ScriptAssets(manifest, config, script.assets.binding, repo.files)

@@ -142,7 +142,7 @@ async def assets_upload(request: Request, p: dict[str, str], state: EmulatorStat
                 400, 10021, f"File {part.name!r} has {len(content)} bytes, not {wanted[part.name]}."
             )
         store.put_blob(
-            account, namespace, part.name, part.content_type or "application/null", content
+            account, namespace, part.name, part.full_content_type or "application/null", content
         )
     if store.missing(account, namespace, set(wanted)):
         return ok({}, status=202)
