@@ -6,12 +6,15 @@ from pathlib import Path
 
 import httpx
 
+from wfp_reconcile.cli.status_cmd import render_status_text
 from wfp_reconcile.cloudflare import CloudflareClient
 from wfp_reconcile.config import load_repo_dir
 from wfp_reconcile.diff import Action, Change
+from wfp_reconcile.dispatcher.manifest import build_manifest
 from wfp_reconcile.engine import apply_plan, plan_repo
 from wfp_reconcile.local.emulator import EmulatorServer
 from wfp_reconcile.render import render_plan_text
+from wfp_reconcile.status import read_status
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 ASSET_KINDS = ("assets_upload_session", "assets_upload")
@@ -124,6 +127,16 @@ def test_observability_round_trip(
         "head_sampling_rate": 0.25,
         "logs": {"enabled": True, "invocation_logs": False},
     }
+    loaded = load_repo_dir(repo, env={})
+    report = read_status(loaded, emulator_client)
+    shop = next(c for c in report.customers if c.id == "shop")
+    assert shop.observability == "on, 25% sampled, no invocation logs"
+    assert shop.scripts[0].observability == shop.observability
+    manifest = build_manifest(loaded, {}, None)
+    assert manifest["customers"]["shop"]["observability"] == "on, 25% sampled, no invocation logs"
+    assert manifest["customers"]["other"]["observability"] == "off"
+    text = render_status_text(report)
+    assert "observability shop: on, 25% sampled, no invocation logs" in text
     assert emulator_client.get_script_settings("test-ns", "other-site")["observability"] == {
         "enabled": False
     }
