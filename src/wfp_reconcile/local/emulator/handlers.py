@@ -33,7 +33,18 @@ from .validation import (
     parse_upload,
 )
 
-__all__ = ["Handler", "HANDLERS"]
+__all__ = [
+    "HANDLERS",
+    "Handler",
+    "handler",
+    "namespace_of",
+    "not_found",
+    "read_json",
+    "read_upload",
+    "script_of",
+    "store_upload",
+    "version_id",
+]
 
 MAX_PAGE = 1000
 
@@ -147,6 +158,19 @@ def _merge_kept_bindings(metadata: dict[str, Any], previous: ScriptRow | None) -
     return {**metadata, "bindings": bindings}
 
 
+def resolve_upload_assets(
+    state: EmulatorState,
+    account: str,
+    namespace: str,
+    name: str,
+    metadata: dict[str, Any],
+    previous: ScriptRow | None,
+) -> dict[str, Any]:
+    from .assets import resolve_upload_assets as resolve  # assets registers handlers here
+
+    return resolve(state, account, namespace, name, metadata, previous)
+
+
 async def read_upload(
     request: Request, account: str, namespace: str, name: str, state: EmulatorState
 ) -> ParsedUpload:
@@ -182,6 +206,7 @@ def store_upload(
     """Make an upload the script's live content (``keep_bindings`` applied)."""
     previous = state.store.get_script(account, namespace, name)
     metadata = _merge_kept_bindings(upload.metadata, previous)
+    metadata = resolve_upload_assets(state, account, namespace, name, metadata, previous)
     return state.store.put_script(account, namespace, name, metadata, upload.modules, upload.tags)
 
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .assets_store import AssetStore
 from .d1 import D1Engine
 from .faults import FaultInjector
 from .store import Store
@@ -86,6 +87,7 @@ class EmulatorState:
     log: RequestLog
     api_token: str = dataclasses.field(repr=False)
     max_script_bytes: int
+    assets: AssetStore = dataclasses.field(default_factory=lambda: AssetStore(None))
     pending_versions: dict[str, tuple[str, str, Any]] = dataclasses.field(default_factory=dict)
     """Versions uploaded but not deployed: id -> (account, script, parsed upload); in
     memory only (``wrangler deploy`` deploys the version it just uploaded)."""
@@ -94,5 +96,6 @@ class EmulatorState:
     a check refuses by raising ``validation.ApiProblem``."""
 
     def close(self) -> None:
+        self.assets.close()
         self.d1.close()
         self.store.close()
