@@ -196,6 +196,11 @@ class CloudflareClient:
         seen: set[str] = set()
         while True:
             env = self._call("list_scripts", "GET", path, params=dict(params))
+            # The OpenAPI documents no result_info for this list (the docs do): a missing
+            # or empty cursor ends the listing.
+            cursor = env.result_info.get("cursor")
+            if cursor and cursor in seen_cursors:  # a server bug must not loop forever
+                raise ApiError(f"Cloudflare API GET {path} returned the same cursor twice.")
             for info in _list_items(env.result, path):
                 if info.id in seen:  # a server that ignores `cursor` must not loop forever
                     raise ApiError(
@@ -204,13 +209,8 @@ class CloudflareClient:
                     )
                 seen.add(info.id)
                 yield info
-            # The OpenAPI documents no result_info for this list (the docs do): a missing
-            # or empty cursor ends the listing.
-            cursor = env.result_info.get("cursor")
             if not cursor or not env.result:
                 return
-            if cursor in seen_cursors:  # a server bug must not loop forever
-                raise ApiError(f"Cloudflare API GET {path} returned the same cursor twice.")
             seen_cursors.add(cursor)
             params["cursor"] = str(cursor)
 
