@@ -103,8 +103,10 @@ def test_admin_only_fields_are_declared_on_the_model() -> None:
         "suspended",
         "tail",
         "logpush",
+        "observability",
         "scripts.<name>.limits",
         "scripts.<name>.d1",
+        "scripts.<name>.observability",
     ]
 
 
