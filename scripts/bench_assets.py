@@ -68,8 +68,8 @@ def measure(
     reset_requests(url)
     os.environ["BENCH_NS"] = ns
     args = ["--repo", str(repo)] + (["--auto-approve"] if command == "apply" else [])
-    wall, _, _ = run_cli(url, command, *args)
-    return wall, request_counts(url)
+    run = run_cli(url, command, *args)
+    return run.wall, request_counts(url)
 
 
 def main() -> int:
