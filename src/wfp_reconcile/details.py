@@ -14,8 +14,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wfp_reconcile.desired import KEEP_BINDINGS, DesiredWorker
-from wfp_reconcile.diff import FieldChange
+from wfp_reconcile.change import FieldChange
+from wfp_reconcile.worker import KEEP_BINDINGS, DesiredWorker
 
 __all__ = ["config_fields", "merge_details"]
 

@@ -11,16 +11,18 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from wfp_reconcile import __version__
-from wfp_reconcile.actual import ActualState, fetch_actual
+from wfp_reconcile.actual import ActualState, read_actual
 from wfp_reconcile.apply import ApplyEvent, ApplyResult, PlanApplier
 from wfp_reconcile.cloudflare import CloudflareClient
 from wfp_reconcile.config.model import PlatformRepo
 from wfp_reconcile.d1mirror import MirrorResult, plan_mirror, sync_mirror
-from wfp_reconcile.desired import DesiredState, WorkerKind, build_desired
-from wfp_reconcile.details import config_fields, merge_details
+from wfp_reconcile.desired import DesiredState, build_desired
+from wfp_reconcile.details import merge_details
 from wfp_reconcile.diff import Action, Change, FieldChange, compute_diff
 from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError, WfpError
+from wfp_reconcile.kinds import kind
 from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
+from wfp_reconcile.worker import WorkerKind
 
 __all__ = ["PlannedRun", "ReconcileResult", "apply_plan", "plan_repo"]
 
@@ -75,19 +77,21 @@ def _with_config_details(
     ][:_DETAIL_LIMIT]
     if not wanted:
         return changes, 0
-    workers = {(w.kind, w.name): w for w in desired.all()}
+    items: dict[tuple[str, str], Any] = {
+        (k, item.name): item for k in desired.items for item in desired.items[k]
+    }
+    wanted = [c for c in wanted if (c.kind, c.name) in items]
 
-    def read(change: Change) -> dict[str, Any]:
-        if change.kind is WorkerKind.SCRIPT:
-            return client.get_script_settings(desired.namespace, change.name)
-        return client.get_worker_settings(change.name)
+    def read(change: Change) -> tuple[FieldChange, ...]:
+        return kind(change.kind).explain(
+            client, desired.namespace, change, items[(change.kind, change.name)]
+        )
 
-    details: dict[tuple[WorkerKind, str], tuple[FieldChange, ...]] = {}
+    details: dict[tuple[str, str], tuple[FieldChange, ...]] = {}
     for change, result in zip(wanted, client.map_concurrent(read, wanted), strict=True):
-        worker = workers.get((change.kind, change.name))
         # Details only explain a plan: a failed read leaves the fingerprint fields alone.
-        if isinstance(result, dict) and worker is not None:
-            details[(change.kind, change.name)] = config_fields(worker, result)
+        if isinstance(result, tuple):
+            details[(change.kind, change.name)] = result
     enriched = tuple(
         c.model_copy(update={"fields": merge_details(c.fields, details[(c.kind, c.name)])})
         if details.get((c.kind, c.name))
@@ -121,13 +125,7 @@ def plan_repo(
     """
     _check_scope(repo, customers)
     desired = build_desired(repo, customers=customers)
-    actual = fetch_actual(
-        client,
-        namespace=desired.namespace,
-        management_tag=desired.management_tag,
-        declared_scripts=[w.name for w in desired.scripts],
-        declared_workers=[w.name for w in desired.all() if w.customer is None],
-    )
+    actual = read_actual(client, desired)
     changes = compute_diff(
         desired,
         actual,
@@ -256,7 +254,7 @@ def apply_plan(
 
 
 def _change_keys(changes: Sequence[Change]) -> list[tuple[str, str, str]]:
-    return sorted((c.action.value, c.kind.value, c.name) for c in changes)
+    return sorted((c.action.value, c.kind, c.name) for c in changes)
 
 
 def _mirror(
@@ -271,7 +269,7 @@ def _mirror(
     if repo.platform.d1 is None:
         return None
     failed = {
-        r.change.name for r in result.results if not r.ok and r.change.kind is WorkerKind.SCRIPT
+        r.change.name for r in result.results if not r.ok and r.change.kind == WorkerKind.SCRIPT
     }
     try:
         return sync_mirror(

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from wfp_reconcile.change import Action, Change
 from wfp_reconcile.d1mirror.models import MirrorPlan
-from wfp_reconcile.desired import WorkerKind
-from wfp_reconcile.diff import Action, Change
 from wfp_reconcile.errors import PlanError, UnsafePlanError
+from wfp_reconcile.kinds import kind
 
 __all__ = [
     "PLAN_FORMAT_VERSION",
@@ -32,7 +32,8 @@ __all__ = [
     "save_plan",
 ]
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2
+"""2: changes of any registered kind, digests over all kinds."""
 
 
 class Summary(BaseModel):
@@ -80,7 +81,8 @@ class Estimate(BaseModel):
         requests_per_window: int,
         window_seconds: float,
     ) -> Estimate:
-        writes = sum(1 for c in changes if c.action.writes)
+        # Each kind knows what one change costs (an asset upload is more than one call).
+        writes = sum(kind(c.kind).cost(c) for c in changes)
         calls = writes + read_calls
         # The bucket starts full: only calls beyond one window's budget wait.
         beyond = max(0, calls - requests_per_window)
@@ -164,7 +166,7 @@ def check_guards(
         )
     # The fraction is of the namespace's scripts; regular Workers (dispatcher, outbound,
     # tail) count towards the number of deletes but are not part of that population.
-    script_deletes = sum(1 for c in plan.deletes if c.kind is WorkerKind.SCRIPT)
+    script_deletes = sum(1 for c in plan.deletes if kind(c.kind).counted)
     fraction = (
         script_deletes / plan.actual_count if plan.actual_count else float(script_deletes > 0)
     )

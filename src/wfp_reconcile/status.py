@@ -14,7 +14,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from wfp_reconcile.actual import ActualState, StateReader, fetch_actual
+from wfp_reconcile.actual import ActualState, StateReader, read_actual
 from wfp_reconcile.config.model import PlatformRepo
 from wfp_reconcile.d1mirror import D1Executor, read_snapshot
 from wfp_reconcile.d1mirror.models import TableRows
@@ -238,14 +238,11 @@ def read_status(
     everything = build_desired(repo)
     desired = dataclasses.replace(
         everything,
-        scripts=tuple(w for w in everything.scripts if not scope or w.customer in scope),
+        items={
+            **everything.items,
+            "script": tuple(w for w in everything.scripts if not scope or w.customer in scope),
+        },
     )
-    actual = fetch_actual(
-        reader,
-        namespace=desired.namespace,
-        management_tag=desired.management_tag,
-        declared_scripts=[w.name for w in desired.scripts],
-        declared_workers=[],
-    )
+    actual = read_actual(reader, desired, only=("script",))
     deployed, note = _read_deployed(reader, repo)
     return build_status(repo, desired, actual, deployed=deployed, customers=customers, d1_note=note)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping, Sequence
 
+from wfp_reconcile.change import Change
 from wfp_reconcile.config.model import PlatformRepo
-from wfp_reconcile.desired import DesiredState, WorkerKind, effective_limits
-from wfp_reconcile.diff import Change
+from wfp_reconcile.desired import DesiredState
+from wfp_reconcile.worker import WorkerKind, effective_limits
 
 from .models import Row, SqlValue, TableRows
 from .schema import CUSTOMER_TOKENS, CUSTOMERS, DEPLOYED_SCRIPTS, SCRIPT_SETTINGS, Table
@@ -85,7 +86,7 @@ def deployed_rows(
         failed: Names of scripts whose operation failed.
         now: The timestamp written for new deployments.
     """
-    by_name = {c.name: c for c in changes if c.kind is WorkerKind.SCRIPT}
+    by_name = {c.name: c for c in changes if c.kind == WorkerKind.SCRIPT}
     failed_names = set(failed)
     columns = DEPLOYED_SCRIPTS.columns
     fp_at, commit_at, at_at = (

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
+from wfp_reconcile.change import Change
 from wfp_reconcile.config.model import D1Database, PlatformRepo
 from wfp_reconcile.desired import DesiredState
-from wfp_reconcile.diff import Change
 from wfp_reconcile.errors import NotFoundError, PlanError
 
 from .migrate import apply_migrations, pending_migrations

@@ -19,7 +19,7 @@ from wfp_reconcile.config.model import (
     customer_logpush,
     customer_tails,
 )
-from wfp_reconcile.desired import effective_limits
+from wfp_reconcile.worker import effective_limits
 
 __all__ = [
     "CUSTOMER_ID_PARAM",

@@ -8,7 +8,7 @@ from typing import Any
 
 from wfp_reconcile.bundle import Module, ScriptUpload
 from wfp_reconcile.config.model import PlatformRepo, dispatcher_logpush, dispatcher_tails
-from wfp_reconcile.desired import KEEP_BINDINGS
+from wfp_reconcile.worker import KEEP_BINDINGS
 
 from .manifest import (
     CUSTOMER_ID_PARAM,
