@@ -88,8 +88,8 @@ def parse_fingerprint_tag(tags: Iterable[str]) -> str | None:
 class DesiredWorker:
     """One Worker as the repository wants it."""
 
-    kind: str
-    """The kind's name (a ``WorkerKind``)."""
+    kind: WorkerKind
+    """The kind's name (``Change.kind`` and the registry use its value)."""
     name: str
     customer: str | None
     upload: ScriptUpload
