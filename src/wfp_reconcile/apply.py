@@ -21,7 +21,7 @@ from wfp_reconcile.change import Action, Change
 from wfp_reconcile.cloudflare import ScriptInfo
 from wfp_reconcile.desired import DesiredState
 from wfp_reconcile.errors import PlanError, WfpError
-from wfp_reconcile.kinds import Phase, kind
+from wfp_reconcile.kinds import Inventory, Phase, kind
 
 __all__ = ["ApplyEvent", "ApplyResult", "OperationResult", "Phase", "PlanApplier", "phases"]
 
@@ -91,6 +91,8 @@ class ApplyEvent:
 @dataclasses.dataclass(frozen=True)
 class ApplyResult:
     results: tuple[OperationResult, ...]
+    inventory: Inventory | None = None
+    """What is deployed and ours after the apply (``kinds.outcome``), when known."""
 
     @property
     def succeeded(self) -> tuple[OperationResult, ...]:

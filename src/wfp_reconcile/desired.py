@@ -44,6 +44,7 @@ __all__ = [
     "Fingerprint",
     "WorkerKind",
     "build_desired",
+    "derive",
     "effective_limits",
     "fingerprint_upload",
     "namespace_tag",
@@ -168,3 +169,14 @@ def build_desired(
         },
         declared=declared,
     )
+
+
+def derive(desired: DesiredState, repo: PlatformRepo, inventory: Inventory) -> DesiredState:
+    """``desired`` with its derived kinds (the dispatcher) built from ``inventory``: what is
+    deployed and ours once the other kinds' changes are applied."""
+    items = dict(desired.items)
+    for kind in kinds():
+        if kind.derived:
+            ctx = DesiredContext(repo, items, inventory)
+            items[kind.name] = tuple(kind.desired(ctx))
+    return dataclasses.replace(desired, items=items)

@@ -14,8 +14,9 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from wfp_reconcile.change import Action, Change
 from wfp_reconcile.d1mirror.models import MirrorPlan
@@ -122,6 +123,15 @@ class Plan(BaseModel):
     """The dispatch namespace does not exist yet; apply creates it first."""
     d1: MirrorPlan | None = None
     """Row changes of the D1 mirror, when platform.yaml names a database."""
+    _states: tuple[Any, Any] | None = PrivateAttr(default=None)
+
+    def remember(self, desired: Any, actual: Any) -> None:
+        """Keep the states this plan was computed from, in memory only (a saved plan
+        never holds them: applying one reads the namespace again)."""
+        self._states = (desired, actual)
+
+    def remembered(self) -> tuple[Any, Any] | None:
+        return self._states
 
     @property
     def has_changes(self) -> bool:

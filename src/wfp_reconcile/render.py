@@ -13,7 +13,9 @@ from wfp_reconcile.change import Action, Change
 from wfp_reconcile.d1mirror import MirrorResult, TableCounts
 from wfp_reconcile.engine import ReconcileResult
 from wfp_reconcile.kinds import kind
+from wfp_reconcile.outcome import Inventory
 from wfp_reconcile.plan import Plan
+from wfp_reconcile.worker import WorkerKind
 
 __all__ = [
     "MARKDOWN_LIMIT",
@@ -243,4 +245,19 @@ def render_apply_result(result: ApplyResult) -> str:
         )
     else:
         lines.append(f"Apply complete: {ok} operations succeeded.")
+    if result.inventory is not None:
+        lines.append(inventory_line(result.inventory))
     return "\n".join(lines)
+
+
+def inventory_line(inventory: Inventory) -> str:
+    """What is deployed and ours after the apply: the set the dispatcher routes (of the
+    declared scripts) and the D1 mirror records (``engine.outcome``)."""
+    scripts = inventory.of(WorkerKind.SCRIPT.value)
+    live = sum(1 for e in scripts.values() if e.declared)
+    kept = len(scripts) - live
+    others = sum(len(inventory.of(k)) for k in inventory.entries if k != WorkerKind.SCRIPT.value)
+    text = f"Deployed and ours: {live} customer scripts as declared"
+    if kept:
+        text += f", {kept} as an earlier apply left them"
+    return text + f"; {others} platform Workers."

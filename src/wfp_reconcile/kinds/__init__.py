@@ -6,8 +6,9 @@ it is derived from. To add a kind, write its module and add one ``register`` lin
 
 from __future__ import annotations
 
+from wfp_reconcile.outcome import Entry, Inventory, after_apply
+
 from .dispatcher import DispatcherKind
-from .outcome import Entry, Inventory, after_apply
 from .protocol import (
     ApplyTarget,
     DesiredContext,

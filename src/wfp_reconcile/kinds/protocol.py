@@ -20,7 +20,7 @@ from wfp_reconcile.config.model import PlatformRepo
 from wfp_reconcile.errors import WfpError
 
 if TYPE_CHECKING:
-    from wfp_reconcile.kinds.outcome import Entry, Inventory
+    from wfp_reconcile.outcome import Entry, Inventory
 
 __all__ = [
     "ApplyTarget",
@@ -187,6 +187,9 @@ class Kind(Protocol):
     declares."""
     counted: bool
     """Its items are the namespace's population the delete-fraction guard is taken of."""
+    derived: bool
+    """Built from the inventory the other kinds leave (``DesiredContext.inventory``): the
+    engine builds it again once the other kinds' changes are known."""
 
     def desired(self, ctx: DesiredContext) -> Sequence[DesiredItem]:
         """Every item the repository declares of this kind (pure)."""

@@ -16,6 +16,7 @@ from wfp_reconcile.bundle import ScriptUpload
 from wfp_reconcile.change import Action, Change
 from wfp_reconcile.config.model import OutboundWorker, Platform, PlatformRepo, TailWorker
 from wfp_reconcile.errors import NotFoundError
+from wfp_reconcile.outcome import Entry
 from wfp_reconcile.worker import (
     KEEP_BINDINGS,
     NS_PREFIX,
@@ -27,7 +28,6 @@ from wfp_reconcile.worker import (
 )
 
 from . import rules
-from .outcome import Entry
 from .protocol import ApplyTarget, DesiredContext, DiffContext, Phase, ReadSession
 from .script import module_of
 from .workers import WorkerKindBase, compare, new_worker

@@ -22,6 +22,7 @@ from wfp_reconcile.config.model import (
     customer_tails,
 )
 from wfp_reconcile.errors import NotFoundError, WfpError
+from wfp_reconcile.outcome import Entry
 from wfp_reconcile.worker import (
     KEEP_BINDINGS,
     ActualWorker,
@@ -34,7 +35,6 @@ from wfp_reconcile.worker import (
 )
 
 from . import rules
-from .outcome import Entry
 from .protocol import ApplyTarget, DesiredContext, DiffContext, Phase, ReadSession
 from .workers import WorkerKindBase, compare, new_worker
 

@@ -14,9 +14,9 @@ from typing import Any, cast
 from wfp_reconcile.change import Action, Change, FieldChange
 from wfp_reconcile.details import config_fields
 from wfp_reconcile.errors import NotFoundError, PlanError
+from wfp_reconcile.outcome import Entry
 from wfp_reconcile.worker import FP_PREFIX, ActualWorker, DesiredWorker
 
-from .outcome import Entry
 from .protocol import ApplyTarget, DiffContext, Phase
 
 __all__ = ["WorkerKindBase", "compare", "new_worker"]
@@ -79,6 +79,7 @@ class WorkerKindBase:
     phase: Phase
     space: str
     counted: bool = False
+    derived: bool = False
 
     # -- hooks the concrete kinds supply -------------------------------------------------
 

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from wfp_reconcile.change import Action, Change
 
-if TYPE_CHECKING:
-    from .protocol import Kind
-
-__all__ = ["Entry", "Inventory", "after_apply"]
+__all__ = ["Entry", "Inventory", "StockTaker", "after_apply", "as_declared"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +30,17 @@ class Entry:
     """Live exactly as the repository declares it (put live or found in step by this
     apply); ``False``: ours, but as an earlier apply left it (failed, skipped,
     protected, or out of the run's scope with other content)."""
+
+
+class StockTaker(Protocol):
+    """The part of a kind (``kinds.protocol.Kind``) that takes stock."""
+
+    @property
+    def name(self) -> str: ...
+
+    def owned(self, observed: Any, known_customers: frozenset[str]) -> Entry | None: ...
+
+    def deployed(self, item: Any) -> Entry: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +61,7 @@ class Inventory:
 
 
 def after_apply(
-    kinds: Sequence[Kind],
+    kinds: Sequence[StockTaker],
     desired: Mapping[str, Sequence[Any]],
     actual: Mapping[str, Mapping[str, Any]],
     changes: Sequence[Change],
@@ -105,3 +113,13 @@ def after_apply(
                 out.pop(name, None)
         entries[kind.name] = dict(sorted(out.items()))
     return Inventory(entries)
+
+
+def as_declared(kinds: Sequence[StockTaker], desired: Mapping[str, Sequence[Any]]) -> Inventory:
+    """The inventory when every declared item is deployed as declared (no plan to go by)."""
+    return Inventory(
+        {
+            k.name: dict(sorted((i.name, k.deployed(i)) for i in desired.get(k.name, ())))
+            for k in kinds
+        }
+    )
