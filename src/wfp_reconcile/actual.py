@@ -104,6 +104,7 @@ def read_actual(
         namespace=desired.namespace,
         management_tag=desired.management_tag,
         declared=declared,
+        wanted={k.name: frozenset(i.name for i in desired.of(k.name)) for k in kinds()},
     )
     items = {k.name: dict(k.read(session, desired.of(k.name))) for k in chosen}
     return ActualState(

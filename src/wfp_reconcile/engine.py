@@ -210,6 +210,7 @@ def plan_repo(
         create_namespace=not actual.namespace_exists,
         d1=mirror,
     )
+    plan = plan.sealed()
     # In memory only (never in a plan file): an apply right after planning uses the
     # states the plan was computed from instead of reading them again.
     plan.remember(desired, actual)

@@ -9,6 +9,7 @@ module bytes, tokens or variable values.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 from collections import Counter
@@ -123,7 +124,19 @@ class Plan(BaseModel):
     """The dispatch namespace does not exist yet; apply creates it first."""
     d1: MirrorPlan | None = None
     """Row changes of the D1 mirror, when platform.yaml names a database."""
+    integrity: str = ""
+    """SHA-256 over everything else in the plan, computed when it was made: a plan file
+    whose content does not match is refused (``load_plan``)."""
     _states: tuple[Any, Any] | None = PrivateAttr(default=None)
+
+    def content_digest(self) -> str:
+        content = self.model_dump(mode="json", exclude={"integrity"})
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def sealed(self) -> Plan:
+        """This plan with its integrity digest (plans leave ``plan_repo`` sealed)."""
+        return self.model_copy(update={"integrity": self.content_digest()})
 
     def remember(self, desired: Any, actual: Any) -> None:
         """Keep the states this plan was computed from, in memory only (a saved plan
@@ -215,9 +228,23 @@ def load_plan(path: Path) -> Plan:
             f"{PLAN_FORMAT_VERSION}. Make a new plan with `plan --out`."
         )
     try:
-        return Plan.model_validate(raw)
+        plan = Plan.model_validate(raw)
     except ValidationError as exc:
         raise PlanError(
             f"{path} is not a valid plan file ({exc.error_count()} problems); "
             "make a new one with `plan --out`."
         )
+    if not plan.integrity or plan.integrity != plan.content_digest():
+        raise PlanError(
+            f"{path} does not match the integrity digest `plan --out` wrote into it (was the "
+            "file edited?); a saved plan is applied exactly as reviewed or not at all. Make a "
+            "new plan."
+        )
+    if any(c.action is Action.ADOPT for c in plan.changes):
+        # `plan --out` never writes take-overs: a file that holds them was made by hand, and
+        # an unkeyed digest proves nothing against someone who can write the file.
+        raise PlanError(
+            f"{path} holds adopt entries, which `plan --out` never writes: taking over a "
+            "script is a platform admin's decision, made with `wfp-reconcile adopt NAME...`."
+        )
+    return plan

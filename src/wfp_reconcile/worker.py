@@ -98,6 +98,9 @@ class DesiredWorker:
     tags: tuple[str, ...]
     protect: bool = False
     suspended: bool = False
+    settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Settings applied by their own calls after the upload (the dispatcher's
+    ``workers_dev``); part of the config fingerprint."""
 
     def upload_with_tags(self) -> ScriptUpload:
         return ScriptUpload(
@@ -151,13 +154,18 @@ def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def fingerprint_upload(upload: ScriptUpload) -> Fingerprint:
-    """Fingerprint of an upload's modules (code) and its metadata minus tags (config)."""
+def fingerprint_upload(
+    upload: ScriptUpload, settings: Mapping[str, Any] | None = None
+) -> Fingerprint:
+    """Fingerprint of an upload's modules (code) and its metadata minus tags (config), with
+    the ``settings`` applied beside the upload (when any) in the config half."""
     code = hashlib.sha256()
     for module in sorted(upload.modules, key=lambda m: m.name):
         code.update(_canonical([module.name, module.content_type]))
         code.update(hashlib.sha256(module.content).digest())
-    metadata = {k: v for k, v in upload.metadata.items() if k != "tags"}
+    metadata: dict[str, Any] = {k: v for k, v in upload.metadata.items() if k != "tags"}
+    if settings:
+        metadata = {"metadata": metadata, "settings": dict(settings)}
     config = hashlib.sha256(_canonical(metadata))
     return Fingerprint(code=code.hexdigest(), config=config.hexdigest())
 

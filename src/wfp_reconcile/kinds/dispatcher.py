@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any, cast
 
+from wfp_reconcile.change import Action, Change, FieldChange
 from wfp_reconcile.dispatcher import build_dispatcher_upload
-from wfp_reconcile.worker import DesiredWorker, WorkerKind
+from wfp_reconcile.worker import ActualWorker, DesiredWorker, WorkerKind
 
-from .protocol import DesiredContext, Phase
-from .regular import RegularWorkerKind, regular_worker
+from .protocol import ApplyTarget, DesiredContext, DiffContext, Phase, ReadSession
+from .regular import RegularWorkerKind, namespace_bindings, regular_worker
 
-__all__ = ["DispatcherKind", "routed_fingerprints"]
+WORKERS_DEV = "workers_dev"
+_UPLOADS = (Action.CREATE, Action.UPDATE, Action.ADOPT)
+
+
+def _on_off(value: object) -> str:
+    return "enabled" if value else "disabled"
+
+
+__all__ = ["WORKERS_DEV", "DispatcherKind", "routed_fingerprints"]
 
 
 def routed_fingerprints(ctx: DesiredContext) -> dict[str, str | None]:
@@ -44,6 +54,11 @@ class DispatcherKind(RegularWorkerKind):
     phase = Phase.DISPATCHER
     derived = True
 
+    def proven(self, session: ReadSession, name: str) -> bool:
+        # A dispatcher is what it dispatches to: all its namespace bindings name ours.
+        bindings = namespace_bindings(session.worker_settings(name))
+        return bool(bindings) and all(b.get("namespace") == session.namespace for b in bindings)
+
     def desired(self, ctx: DesiredContext) -> Sequence[DesiredWorker]:
         repo = ctx.repo
         routed = routed_fingerprints(ctx)
@@ -51,6 +66,45 @@ class DispatcherKind(RegularWorkerKind):
         # The commit is shown by the dispatcher but must not force a re-upload on every
         # commit, so the fingerprint is taken from the same manifest without it.
         unstamped = build_dispatcher_upload(repo, fingerprints, None, routed=routed)
-        worker = regular_worker(repo.platform, self.name, repo.platform.dispatcher.name, unstamped)
+        # workers.dev is a setting of its own (a call after the upload, issue 11 item 10);
+        # in the fingerprint so that changing it re-applies it.
+        settings = {WORKERS_DEV: repo.platform.dispatcher.workers_dev}
+        worker = regular_worker(
+            repo.platform, self.name, repo.platform.dispatcher.name, unstamped, settings
+        )
         stamped = build_dispatcher_upload(repo, fingerprints, repo.commit, routed=routed)
         return [dataclasses.replace(worker, upload=stamped)]
+
+    def _diff_one(
+        self, desired: DesiredWorker, actual: ActualWorker | None, ctx: DiffContext
+    ) -> Change | None:
+        change = super()._diff_one(desired, actual, ctx)
+        if change is None or change.action is not Action.CREATE:
+            return change
+        # A new dispatcher: say what workers.dev will be (an update shows it when it differs).
+        wanted = FieldChange(
+            field=WORKERS_DEV, before=None, after=_on_off(desired.settings.get(WORKERS_DEV))
+        )
+        return change.model_copy(update={"fields": (*change.fields, wanted)})
+
+    def cost(self, change: Change) -> int:
+        # The upload, then the workers.dev setting.
+        return 2 if change.action in _UPLOADS else super().cost(change)
+
+    def _upload(self, target: ApplyTarget, worker: DesiredWorker) -> None:
+        super()._upload(target, worker)
+        if WORKERS_DEV in worker.settings:
+            target.client.set_workers_dev(worker.name, bool(worker.settings[WORKERS_DEV]))
+
+    def explain(
+        self, reader: Any, namespace: str, change: Change, item: Any
+    ) -> tuple[FieldChange, ...]:
+        fields = super().explain(reader, namespace, change, item)
+        wanted = bool(cast(DesiredWorker, item).settings.get(WORKERS_DEV))
+        current = bool(reader.get_workers_dev(change.name))
+        if current == wanted:
+            return fields
+        return (
+            *fields,
+            FieldChange(field=WORKERS_DEV, before=_on_off(current), after=_on_off(wanted)),
+        )

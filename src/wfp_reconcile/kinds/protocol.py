@@ -88,6 +88,8 @@ class StateReader(Protocol):
 
     def get_worker_tags(self, name: str) -> tuple[str, ...]: ...
 
+    def get_worker_settings(self, name: str) -> dict[str, Any]: ...
+
     def map_concurrent(
         self, fn: Callable[[str], _R], items: Iterable[str]
     ) -> Sequence[_R | WfpError]: ...
@@ -117,19 +119,30 @@ class ReadSession:
         namespace: str,
         management_tag: str,
         declared: Mapping[str, frozenset[str]],
+        wanted: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.reader = reader
         self.namespace = namespace
         self.management_tag = management_tag
         self.declared = declared
-        """Names each kind wants (within the run's scope), by kind."""
+        """Names wanted (within the run's scope), by space."""
+        self.wanted = wanted or {}
+        """Names wanted, by kind."""
         self.calls = 0
         self.namespace_exists = True
         self.tags_from_list = True
         self._workers: Sequence[ScriptInfo] | None = None
+        self._settings: dict[str, Mapping[str, Any]] = {}
 
     def count(self, calls: int = 1) -> None:
         self.calls += calls
+
+    def worker_settings(self, name: str) -> Mapping[str, Any]:
+        """A regular Worker's settings, read at most once per plan."""
+        if name not in self._settings:
+            self._settings[name] = self.reader.get_worker_settings(name)
+            self.count()
+        return self._settings[name]
 
     def workers(self) -> Sequence[ScriptInfo]:
         """The account's regular Workers, listed once per plan."""

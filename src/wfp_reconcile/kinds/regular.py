@@ -49,8 +49,14 @@ def role_of(tags: Sequence[str]) -> str:
     return next((role for role in _ROLES if role in tags), WorkerKind.OUTBOUND.value)
 
 
-def regular_worker(platform: Platform, kind: str, name: str, upload: ScriptUpload) -> DesiredWorker:
-    fp = fingerprint_upload(upload)
+def regular_worker(
+    platform: Platform,
+    kind: str,
+    name: str,
+    upload: ScriptUpload,
+    settings: Mapping[str, Any] | None = None,
+) -> DesiredWorker:
+    fp = fingerprint_upload(upload, settings)
     return DesiredWorker(
         kind=WorkerKind(kind),
         name=name,
@@ -58,6 +64,7 @@ def regular_worker(platform: Platform, kind: str, name: str, upload: ScriptUploa
         upload=upload,
         fingerprint=fp,
         tags=(platform.management_tag, kind, namespace_tag(platform.namespace), fp.tag),
+        settings=dict(settings or {}),
     )
 
 
@@ -93,22 +100,45 @@ def tail_worker_bindings(repo: PlatformRepo) -> list[dict[str, Any]]:
     return [{"type": "plain_text", "name": k, "text": v} for k, v in sorted(values.items())]
 
 
-def _ours(
-    session_or_ctx: ReadSession, name: str, tags: Sequence[str], declared: frozenset[str]
-) -> bool:
-    if session_or_ctx.management_tag not in tags:
-        return False
-    if namespace_tag(session_or_ctx.namespace) in tags:
-        return True
-    # Deployed before Workers carried a namespace tag: ours only if we declare it and it
-    # names no other namespace; the next upload adds the tag. Never deleted on a guess.
-    return name in declared and not any(t.startswith(NS_PREFIX) for t in tags)
+def legacy(management_tag: str, tags: Sequence[str]) -> bool:
+    """Deployed by a platform before regular Workers carried a namespace tag."""
+    return management_tag in tags and not any(t.startswith(NS_PREFIX) for t in tags)
+
+
+def namespace_bindings(settings: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The dispatch-namespace bindings among a Worker's settings."""
+    bindings = settings.get("bindings")
+    return [
+        b
+        for b in (bindings if isinstance(bindings, list) else [])
+        if isinstance(b, Mapping) and b.get("type") == "dispatch_namespace"
+    ]
 
 
 class RegularWorkerKind(WorkerKindBase):
     """What the regular Worker kinds share."""
 
     space = "account"
+
+    def proven(self, session: ReadSession, name: str) -> bool:  # noqa: ARG002 (kinds override it)
+        """Whether a Worker from before namespace tags shows, by what it is, that it
+        serves this platform's namespace (issue 11 item 3: a name alone proves nothing,
+        and every platform of the account shares the management tag)."""
+        return False
+
+    def _ours(self, session: ReadSession, name: str, tags: Sequence[str]) -> bool:
+        if session.management_tag not in tags:
+            return False
+        if namespace_tag(session.namespace) in tags:
+            return True
+        # Deployed before Workers carried a namespace tag: ours only if we declare it, it
+        # names no other namespace and what it is proves it ours (the next upload adds the
+        # tag). Never deleted on a guess.
+        return (
+            name in session.wanted.get(self.name, frozenset())
+            and legacy(session.management_tag, tags)
+            and self.proven(session, name)
+        )
 
     def read(self, session: ReadSession, wanted: Sequence[Any]) -> Mapping[str, ActualWorker]:
         mine = frozenset(w.name for w in wanted)
@@ -118,10 +148,12 @@ class RegularWorkerKind(WorkerKindBase):
         for info in listed:
             if info.tags is None:
                 continue
-            ours = _ours(session, info.id, info.tags, declared)
-            undeclared_ours = ours and info.id not in declared and role_of(info.tags) == self.name
-            if info.id in mine or undeclared_ours:
+            if info.id in mine:
+                ours = self._ours(session, info.id, info.tags)
                 found[info.id] = ActualWorker(info.id, tuple(info.tags), ours)
+            elif info.id not in declared and role_of(info.tags) == self.name:
+                if self._ours(session, info.id, info.tags):
+                    found[info.id] = ActualWorker(info.id, tuple(info.tags), True)
         listed_names = {info.id for info in listed}
         for name in sorted(mine):
             if name in found or name not in listed_names:
@@ -132,7 +164,7 @@ class RegularWorkerKind(WorkerKindBase):
                 continue
             finally:
                 session.count()
-            found[name] = ActualWorker(name, tags, _ours(session, name, tags, declared))
+            found[name] = ActualWorker(name, tags, self._ours(session, name, tags))
         return found
 
     def _diff_one(
@@ -141,13 +173,23 @@ class RegularWorkerKind(WorkerKindBase):
         if actual is None:
             return new_worker(desired)
         if not actual.managed:
+            refused = (
+                "a Worker of this name exists in the account that this platform does "
+                "not manage (no management tag, or another namespace's); rename one of them"
+            )
+            if legacy(ctx.management_tag, actual.tags):
+                tag = namespace_tag(ctx.namespace)
+                refused = (
+                    "a Worker of this name carries the management tag but no namespace tag, "
+                    f"and nothing in it shows that it serves namespace {ctx.namespace} (its "
+                    "dispatch_namespace bindings, or the dispatcher's outbound binding): "
+                    "another platform of the account may have deployed it before namespace "
+                    f"tags. If it is this platform's, add the tag {tag} to it; otherwise "
+                    "rename this platform's Worker"
+                )
+            # Regular Workers serve every customer: never taken over by `adopt`.
             return rules.claim(
-                new_worker(desired),
-                ctx,
-                adoptable=True,
-                adopted="taken over by `adopt`",
-                refused="a Worker of this name exists in the account that this platform does "
-                "not manage (no management tag, or another namespace's); rename one of them",
+                new_worker(desired), ctx, adoptable=False, adopted="", refused=refused
             )
         return compare(desired, actual)
 
@@ -189,6 +231,16 @@ class TailKind(RegularWorkerKind):
     name = WorkerKind.TAIL.value
     phase = Phase.TAIL
 
+    def proven(self, session: ReadSession, name: str) -> bool:
+        # Every tail Worker is told its platform's namespace (tail_worker_bindings).
+        bindings = session.worker_settings(name).get("bindings")
+        return any(
+            isinstance(b, Mapping)
+            and b.get("name") == "WFP_NAMESPACE"
+            and b.get("text") == session.namespace
+            for b in (bindings if isinstance(bindings, list) else [])
+        )
+
     def desired(self, ctx: DesiredContext) -> Sequence[DesiredWorker]:
         repo = ctx.repo
         platform = repo.platform
@@ -207,6 +259,25 @@ class TailKind(RegularWorkerKind):
 class OutboundKind(RegularWorkerKind):
     name = WorkerKind.OUTBOUND.value
     phase = Phase.OUTBOUND
+
+    def proven(self, session: ReadSession, name: str) -> bool:
+        # An outbound Worker holds no mark of its own: this platform's deployed dispatcher
+        # must route this namespace through it.
+        for dispatcher in session.wanted.get(WorkerKind.DISPATCHER.value, frozenset()):
+            try:
+                settings = session.worker_settings(dispatcher)
+            except NotFoundError:
+                continue
+            for binding in namespace_bindings(settings):
+                outbound = binding.get("outbound")
+                worker = outbound.get("worker") if isinstance(outbound, Mapping) else None
+                if (
+                    binding.get("namespace") == session.namespace
+                    and isinstance(worker, Mapping)
+                    and worker.get("service") == name
+                ):
+                    return True
+        return False
 
     def desired(self, ctx: DesiredContext) -> Sequence[DesiredWorker]:
         repo = ctx.repo

@@ -171,10 +171,15 @@ class ScriptKind(WorkerKindBase):
         declared = sorted({w.name for w in wanted} - set(found))
         to_probe = declared if session.namespace_exists else []
         if len(to_probe) > PROBE_LIMIT:
-            session.count()
-            for info in reader.list_scripts(namespace, tags=[(management_tag, False)]):
-                if info.id in to_probe:
+            # One unfiltered listing, not `tags=<management>:no`: whether Cloudflare's tag
+            # filter keeps scripts that have no tags at all is not documented, and a
+            # script it left out would be planned as a create and overwritten.
+            probing, seen = set(to_probe), 0
+            for info in reader.list_scripts(namespace):
+                seen += 1
+                if info.id in probing:  # not in the managed listing above
                     found[info.id] = ActualWorker(info.id, tuple(info.tags or ()), False)
+            session.count(max(1, -(-seen // 1000)))
         elif to_probe:
             results = reader.map_concurrent(lambda n: _tags_or_none(session, n), to_probe)
             session.count(len(to_probe))

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from wfp_reconcile.change import Action, Change, FieldChange
-from wfp_reconcile.details import config_fields
+from wfp_reconcile.details import config_fields, value_key
 from wfp_reconcile.errors import NotFoundError, PlanError
 from wfp_reconcile.outcome import Entry
 from wfp_reconcile.worker import FP_PREFIX, ActualWorker, DesiredWorker
@@ -177,7 +177,8 @@ class WorkerKindBase:
         self, reader: Any, namespace: str, change: Change, item: Any
     ) -> tuple[FieldChange, ...]:
         settings = self._settings(reader, namespace, change.name)
-        return config_fields(cast(DesiredWorker, item), settings)
+        token = getattr(getattr(reader, "settings", None), "api_token", None)
+        return config_fields(cast(DesiredWorker, item), settings, key=value_key(token))
 
     def group(self, change: Change) -> str:  # noqa: ARG002 (the protocol's signature)
         return "platform"
