@@ -103,9 +103,9 @@ def test_plan_text_shows_assets_and_the_cost(repo: Path, emulator_client: Cloudf
     planned = plan_repo(load_repo_dir(repo, env={}), emulator_client)
     text = render_plan_text(planned.plan)
     assert "assets: 4 added, 0 changed, 0 removed (66 B to upload)" in text
-    # Two sites: a session and one bucket each on top of the uploads.
-    writes = sum(1 for c in planned.plan.changes if c.action.writes)
-    assert planned.plan.estimate.write_calls == writes + 4
+    # Two script uploads and the dispatcher's (upload + workers.dev: 2), and for each of
+    # the two sites a session and one bucket.
+    assert planned.plan.estimate.write_calls == 2 + 2 + 2 * 2
 
 
 def test_observability_round_trip(

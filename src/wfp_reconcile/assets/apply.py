@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from wfp_reconcile.bundle import ScriptUpload
+from wfp_reconcile.change import Change
 from wfp_reconcile.cloudflare import CloudflareClient
-from wfp_reconcile.diff import Change
 
 from .desired import ScriptAssets
 from .plan import changes_assets

@@ -14,7 +14,7 @@ import email.policy
 import math
 from collections.abc import Callable, Mapping, Sequence
 
-from wfp_reconcile.diff import Action, Change, FieldChange
+from wfp_reconcile.change import Action, Change, FieldChange
 
 from .desired import MANIFEST_MODULE, ScriptAssets, parse_asset_tag, parse_manifest_module
 from .manifest import format_bytes
