@@ -227,12 +227,25 @@ export function sanitizeCustomerHeaders(headers, sharedOrigin) {
   return headers;
 }
 
-function withStandardHeaders(response, name, sharedOrigin) {
-  if (response.status === 101 || response.webSocket) return response;
+function cleanHeaders(headers, name, sharedOrigin) {
+  sanitizeCustomerHeaders(headers, sharedOrigin);
+  for (const [k, v] of Object.entries(STANDARD_HEADERS)) headers.set(k, v);
+  headers.set("x-wfp-script", name);
+  return headers;
+}
+
+/**
+ * The customer's response as the eyeball gets it: the same hygiene for every status,
+ * WebSocket upgrades (101) included, since a browser applies the Set-Cookie of a 101 like
+ * that of any other response. An upgrade keeps its WebSocket; its headers are rebuilt.
+ */
+export function withStandardHeaders(response, name, sharedOrigin) {
+  if (response.status === 101 || response.webSocket) {
+    const headers = cleanHeaders(new Headers(response.headers), name, sharedOrigin);
+    return new Response(null, { status: 101, webSocket: response.webSocket, headers });
+  }
   const out = new Response(response.body, response);
-  sanitizeCustomerHeaders(out.headers, sharedOrigin);
-  for (const [k, v] of Object.entries(STANDARD_HEADERS)) out.headers.set(k, v);
-  out.headers.set("x-wfp-script", name);
+  cleanHeaders(out.headers, name, sharedOrigin);
   return out;
 }
 
