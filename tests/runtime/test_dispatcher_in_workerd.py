@@ -94,7 +94,9 @@ export default {
     "customers/basic/socket.mjs": b"""
 export default {
   fetch(request) {
-    if (request.headers.get("upgrade") !== "websocket") return new Response("no upgrade", { status: 426 });
+    if (request.headers.get("upgrade") !== "websocket") {
+      return new Response("no upgrade", { status: 426 });
+    }
     const [client, server] = Object.values(new WebSocketPair());
     server.accept();
     server.addEventListener("message", (event) => server.send("echo:" + event.data));
