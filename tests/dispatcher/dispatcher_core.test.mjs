@@ -567,3 +567,71 @@ test("sign-out refuses other sites, sibling subdomains and same-origin customer 
     assert.equal(res.headers.get("set-cookie"), null);
   }
 });
+
+const withHostnames = (mode, domain = null) => ({
+  ...manifest,
+  routing: { mode, domain },
+  hostnames: { "shop.example.com": "hello", "*.acme.test": "hello", "zed.example.org": "zz" },
+});
+
+test("a customer's own hostname reaches its script in every routing mode", async () => {
+  for (const m of [withHostnames("path"), withHostnames("host", "x"), withHostnames("host")]) {
+    for (const url of ["http://shop.example.com/", "http://SHOP.example.com/a?b", "http://eu.acme.test/"]) {
+      const { res, calls } = await run(url, ok, {}, m);
+      assert.equal(res.status, 200, `${m.routing.mode} ${url}`);
+      assert.equal(calls[0].name, "hello");
+      // The script sees the request unchanged: the hostname and the path as sent.
+      assert.equal(new URL(calls[0].request.url).pathname, new URL(url).pathname);
+      assert.equal(res.headers.get("x-wfp-script"), "hello");
+    }
+  }
+});
+
+test("on a customer hostname everything is the script's: no /_platform/, its own origin", async () => {
+  const m = { ...withHostnames("path"), admin_token_sha256: sha(ADMIN) };
+  const seen = [];
+  for (const path of ["/_platform/", "/_platform/health", "/_platform/logout"]) {
+    const { res, calls } = await run(`http://shop.example.com${path}`, ok,
+      { headers: { "x-admin-token": ADMIN } }, m);
+    assert.equal(res.status, 200, path);
+    assert.equal(calls[0].name, "hello");
+    assert.equal(calls[0].request.headers.get("x-admin-token"), null);
+    seen.push(path);
+  }
+  // Its own origin: service workers and opener policy are the customer's business.
+  const sw = await run("http://shop.example.com/sw.js",
+    () => new Response("sw", { headers: { "service-worker-allowed": "/" } }),
+    { headers: { "service-worker": "script" } }, m);
+  assert.equal(sw.res.status, 200);
+  assert.equal(sw.res.headers.get("service-worker-allowed"), "/");
+  // ...but the admin cookie is still never set by customer code.
+  const cookie = await run("http://shop.example.com/",
+    () => new Response("c", { headers: { "set-cookie": "wfp_admin=x; Path=/_platform" } }), {}, m);
+  assert.deepEqual(cookie.res.headers.getSetCookie(), []);
+});
+
+test("unknown hosts get a clean 404 and a hostname maps only to its listed script", async () => {
+  for (const [m, url] of [
+    [withHostnames("host"), "http://other.example.com/"],
+    [withHostnames("host"), "http://acme.test/"],
+    [withHostnames("host"), "http://a.b.acme.test/"],
+    [withHostnames("host", "x"), "http://example.com/"],
+  ]) {
+    const { res, text, calls } = await run(url, ok, {}, m);
+    assert.equal(res.status, 404, url);
+    assert.equal(JSON.parse(text).error, "not_found");
+    assert.equal(res.headers.get("content-type"), "application/json; charset=utf-8");
+    assert.equal(calls.length, 0);
+  }
+  // Path routing still serves other hosts by path (workers.dev, the platform's own host).
+  const path = await run("http://platform.example.net/zz/", ok, {}, withHostnames("path"));
+  assert.equal(path.calls[0].name, "zz");
+});
+
+test("a hostname of a suspended customer's script or a token script keeps those rules", async () => {
+  const m = { ...withHostnames("host"), hostnames: { "old.example.com": "old", "s.example.com": "secret" } };
+  assert.equal((await run("http://old.example.com/", ok, {}, m)).res.status, 403);
+  assert.equal((await run("http://s.example.com/", ok, {}, m)).res.status, 401);
+  const own = await run("http://s.example.com/", ok, { headers: { "x-customer-token": "acme-token" } }, m);
+  assert.equal(own.res.status, 200);
+});

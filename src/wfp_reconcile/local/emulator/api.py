@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import assets as _assets  # noqa: F401  (registers the asset handlers)
 from .handlers import HANDLERS
+from .hostnames import HOSTNAME_ROUTES, hostname_handlers
 from .responses import fail, retry_after_headers
 from .state import EmulatorState
 from .validation import ApiProblem
@@ -68,8 +69,10 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("DELETE", _D1 + r"/(?P<db>[^/]+)", "d1_delete"),
         ("POST", _D1 + r"/(?P<db>[^/]+)/query", "d1_query"),
         ("POST", _D1 + r"/(?P<db>[^/]+)/raw", "d1_raw"),
+        *HOSTNAME_ROUTES,
     ]
 ]
+HANDLERS.update(hostname_handlers(lambda state: state.hostnames))
 
 _UPLOADS = {"upload_script", "upload_worker"}
 _JWT_AUTH = {"assets_upload"}  # authenticated by the asset session's JWT (assets.py)

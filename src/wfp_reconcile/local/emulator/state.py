@@ -11,6 +11,7 @@ from typing import Any
 from .assets_store import AssetStore
 from .d1 import D1Engine
 from .faults import FaultInjector
+from .hostnames import HostnameStore
 from .store import Store
 
 __all__ = ["EmulatorState", "RequestLog", "RequestRecord"]
@@ -85,6 +86,7 @@ class EmulatorState:
     api_token: str = dataclasses.field(repr=False)
     max_script_bytes: int
     assets: AssetStore = dataclasses.field(default_factory=lambda: AssetStore(None))
+    hostnames: HostnameStore = dataclasses.field(default_factory=HostnameStore)
 
     def close(self) -> None:
         self.assets.close()
