@@ -101,6 +101,8 @@ class CustomerOwnership:
     """False when ``customer.yaml`` could not be parsed: then nobody but admins owns it."""
     policy: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """Policy field (``plan``, ``scripts.<name>.limits``) to its value as canonical JSON."""
+    hostnames: frozenset[str] = frozenset()
+    """The customer's own domains (``hostnames`` keys): claimed like script names."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +116,12 @@ class OwnershipState:
     def script_holder(self, script: str) -> CustomerOwnership | None:
         for customer in self.customers.values():
             if script in customer.scripts:
+                return customer
+        return None
+
+    def hostname_holder(self, hostname: str) -> CustomerOwnership | None:
+        for customer in self.customers.values():
+            if hostname in customer.hostnames:
                 return customer
         return None
 
@@ -342,6 +350,22 @@ def _customer_violations(
                 admins=admins,
             )
         )
+    # A hostname, like a script name, moves between customers only with an admin.
+    for hostname in sorted(now.hostnames - (before.hostnames if before else frozenset())):
+        holder = base.hostname_holder(hostname)
+        if holder is None or holder.directory == directory or _has_login(holder.owners, actor):
+            continue
+        violations.append(
+            Violation(
+                path=path,
+                reason=(
+                    f"claims the hostname {hostname!r}, which customer "
+                    f"{holder.id or holder.directory!r} declares at the base revision"
+                ),
+                owners=holder.owners,
+                admins=admins,
+            )
+        )
     return violations
 
 
@@ -434,8 +458,17 @@ def read_state(source: RepoSource) -> OwnershipState:
                 if isinstance(scripts, Mapping)
                 else frozenset(),
                 policy=_policy(data),
+                hostnames=_keys(data.get("hostnames")),
             )
     return OwnershipState(admins=admins, customers=customers)
+
+
+def _keys(value: object) -> frozenset[str]:
+    return (
+        frozenset(k for k in value if isinstance(k, str))
+        if isinstance(value, Mapping)
+        else frozenset()
+    )
 
 
 def _load_mapping(source: RepoSource, path: PurePosixPath) -> Mapping[str, Any] | None:
