@@ -67,6 +67,12 @@ def test_the_valid_repository_loads_with_its_hostnames(repo: Path) -> None:
             id="dispatcher-host",
         ),
         pytest.param(
+            P, 'zone_id: "', 'zone_id: "../',
+            f"{P}:8:12: custom_hostnames.zone_id '../023e105f4ecef8ad9ca31a8372d0c353' is not "
+            "a zone id (32 hex digits, shown on the zone's overview page in the dashboard)",
+            id="zone-id-not-an-id",
+        ),
+        pytest.param(
             A, "shop.example.com: alpha-shop", "shop.example.com: beta-site",
             f"{A}:10:3: hostname 'shop.example.com' names script 'beta-site', which this "
             "customer does not declare under scripts; a hostname serves one of the "

@@ -143,16 +143,17 @@ class CustomHostnames:
         self._client = client
         self._base = f"/zones/{quote(zone_id, safe='')}/custom_hostnames"
 
-    def list(self, *, page_size: int = PAGE_SIZE) -> Iterator[CustomHostnameInfo]:
-        """Every custom hostname of the zone, page by page (one pass, no per-item reads)."""
+    def list(
+        self, *, hostname: str | None = None, page_size: int = PAGE_SIZE
+    ) -> Iterator[CustomHostnameInfo]:
+        """Every custom hostname of the zone, page by page (one pass, no per-item reads);
+        with ``hostname``, only that one (Cloudflare's exact-match filter)."""
         page = 1
         while True:
-            env = self._client._call(
-                "custom_hostnames_list",
-                "GET",
-                self._base,
-                params={"page": str(page), "per_page": str(page_size)},
-            )
+            params = {"page": str(page), "per_page": str(page_size)}
+            if hostname is not None:
+                params["hostname"] = hostname
+            env = self._client._call("custom_hostnames_list", "GET", self._base, params=params)
             items = list(env.result or [])
             for item in items:
                 yield CustomHostnameInfo.from_api(item)

@@ -9,7 +9,12 @@ from typing import Any
 
 __all__ = ["CUSTOMER_ENV_PREFIX", "ENV_FIELDS", "EnvError", "expand", "expand_customer"]
 
-ENV_FIELDS: tuple[tuple[str, ...], ...] = (("account_id",), ("namespace",), ("d1", "database_id"))
+ENV_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("account_id",),
+    ("namespace",),
+    ("d1", "database_id"),
+    ("custom_hostnames", "zone_id"),
+)
 """Where ``platform.yaml`` may reference environment variables; nowhere else."""
 
 CUSTOMER_ENV_PREFIX = "D1_"

@@ -3,16 +3,29 @@ customers (a collision names both files), never a name of the platform itself.""
 
 from __future__ import annotations
 
+import re
+
 from wfp_reconcile.config.yamlread import Loc
 from wfp_reconcile.hostnames.names import covers, hostname_problem, is_wildcard, under
 
 from .context import CustomerEntry, RuleContext
+
+_ZONE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def check(ctx: RuleContext) -> None:
     p = ctx.platform.platform
     settings = p.custom_hostnames
     if settings is not None:
+        # It becomes a URL path segment; Cloudflare's zone ids are 32 hex digits.
+        if not _ZONE_ID.match(settings.zone_id):
+            ctx.at(
+                ctx.platform.path,
+                ctx.platform.doc,
+                ("custom_hostnames", "zone_id"),
+                f"custom_hostnames.zone_id '{settings.zone_id}' is not a zone id (32 hex "
+                "digits, shown on the zone's overview page in the dashboard)",
+            )
         for field in ("fallback_origin", "zone_name"):
             value = getattr(settings, field)
             problem = value and hostname_problem(value, allow_wildcard=False)
