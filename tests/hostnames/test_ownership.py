@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from wfp_reconcile.config.source import WorkTreeSource
-from wfp_reconcile.gitsource import Change
+from wfp_reconcile.gitsource import PathChange as Change
 from wfp_reconcile.owners import CustomerOwnership, OwnershipState, check_ownership, read_state
 
 from .conftest import edit
