@@ -82,9 +82,7 @@ def build_dispatcher_upload(
     The metadata carries no ``tags``: the engine adds them.
     """
     platform = repo.platform
-    manifest = manifest_bytes(
-        build_manifest(repo, fingerprints, commit, hostnames, routed=routed)
-    )
+    manifest = manifest_bytes(build_manifest(repo, fingerprints, commit, hostnames, routed=routed))
     modules = (
         Module(MAIN_MODULE, template_source(MAIN_MODULE), _JS),
         *(Module(name, template_source(name), _JS) for name in TEMPLATE_MODULES[1:]),
