@@ -106,6 +106,7 @@ def build_manifest(
     repo: PlatformRepo,
     fingerprints: Mapping[str, str],
     commit: str | None,
+    hostnames: Mapping[str, str] | None = None,
     *,
     routed: Collection[str] | None = None,
 ) -> dict[str, Any]:
@@ -115,8 +116,10 @@ def build_manifest(
         repo: The repository (customers, access modes, limits, outbound parameters).
         fingerprints: Deployed fingerprint per script (shown to customers).
         commit: The commit the platform was applied from.
+        hostnames: Customer hostname -> script, the custom hostnames deployed and ours
+            (``wfp_reconcile.hostnames.reconcile``).
         routed: The scripts to route: the engine passes what is deployed and ours after
-            the apply (``kinds.outcome``); ``None`` routes every declared script.
+            the apply (``wfp_reconcile.outcome``); ``None`` routes every declared script.
     """
     wanted = None if routed is None else frozenset(routed)
     dispatcher = repo.platform.dispatcher
@@ -151,7 +154,7 @@ def build_manifest(
             if outbound is not None:
                 entry["outbound"] = outbound
             scripts[name] = entry
-    return {
+    manifest: dict[str, Any] = {
         "version": MANIFEST_VERSION,
         "commit": commit,
         "namespace": repo.platform.namespace,
@@ -160,6 +163,9 @@ def build_manifest(
         "customers": customers,
         "scripts": dict(sorted(scripts.items())),
     }
+    if hostnames:  # absent without any, so such manifests keep their bytes
+        manifest["hostnames"] = {h: s for h, s in sorted(hostnames.items()) if s in scripts}
+    return manifest
 
 
 def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
