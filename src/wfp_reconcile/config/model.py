@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from wfp_reconcile.secrets.fields import AgeRecipient, SecretMap
+
 __all__ = [
     "D1_ID_PATTERN",
     "SCRIPT_NAME_PATTERN",
@@ -31,6 +33,7 @@ __all__ = [
     "Routing",
     "Safety",
     "Script",
+    "SecretsConfig",
     "TailWorker",
     "Token",
     "customer_logpush",
@@ -194,6 +197,14 @@ class Safety(Model):
     """Largest fraction (0 to 1) of the managed scripts one apply may delete."""
 
 
+class SecretsConfig(Model):
+    """Who can decrypt customer secrets (docs/secrets.md)."""
+
+    recipients: tuple[AgeRecipient, ...] = ()
+    """age recipients (``age1...``) every secret is encrypted to: the platform's CI key
+    and, optionally, a break-glass key."""
+
+
 class Platform(Model):
     """``platform.yaml``."""
 
@@ -227,6 +238,8 @@ class Platform(Model):
     """Git host logins allowed to change platform files."""
     max_bundle_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
     """Upper bound on one script's modules, in bytes (Cloudflare: 10 MB paid)."""
+    secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    """The age recipients customer secrets are encrypted to."""
 
 
 class Token(Model):
@@ -271,6 +284,9 @@ class Script(Model):
     d1: Mapping[VarName, D1DatabaseId] = Field(default_factory=dict)
     """D1 databases bound to the script: binding name (``env.<name>``) -> database id
     (a UUID, or ``${D1_...}`` read from the environment)."""
+    secrets: SecretMap | None = None
+    """Encrypted secrets (``env.<NAME>``), over the customer's of the same name; when the
+    script or its customer has ``secrets``, git manages every secret of the script."""
 
 
 class Customer(Model):
@@ -297,6 +313,8 @@ class Customer(Model):
     by default every tail Worker declared with ``all_scripts: true``."""
     logpush: bool | None = None
     """Workers Logpush for this customer's scripts; the platform's ``logpush`` by default."""
+    secrets: SecretMap | None = None
+    """Encrypted secrets (``env.<NAME>``) of every script of this customer."""
     scripts: Mapping[ScriptName, Script] = Field(default_factory=dict)
     """Scripts by Worker name (unique across all customers)."""
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import PurePosixPath
 
 from wfp_reconcile.errors import ConfigProblem
+from wfp_reconcile.secrets import rules as secret_rules
 
 from .model import Customer, OutboundWorker, Platform, Script, TailWorker
 from .yamlread import Loc, YamlDoc
@@ -125,6 +126,7 @@ class _Checker:
         self.bundle_rules()
         self.token_rules()
         self.date_rules()
+        secret_rules.check(self)
         return self.problems
 
     def platform_rules(self) -> None:
