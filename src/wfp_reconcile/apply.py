@@ -28,6 +28,7 @@ from wfp_reconcile.desired import (
 )
 from wfp_reconcile.diff import Action, Change
 from wfp_reconcile.errors import NotFoundError, PlanError, WfpError
+from wfp_reconcile.secrets.delivery import SecretKeys, with_secrets
 
 __all__ = ["ApplyEvent", "ApplyResult", "OperationResult", "Phase", "PlanApplier", "phases"]
 
@@ -140,10 +141,12 @@ class PlanApplier:
         desired: DesiredState,
         *,
         on_event: Callable[[ApplyEvent], None] | None = None,
+        secret_keys: SecretKeys | None = None,
     ) -> None:
         self.client = client
         self.desired = desired
         self.on_event = on_event
+        self.secret_keys = secret_keys or SecretKeys()
         self._by_key = {(w.kind, w.name): w for w in desired.all()}
 
     def apply(self, changes: Sequence[Change]) -> ApplyResult:
@@ -198,6 +201,8 @@ class PlanApplier:
     def _upload(self, change: Change) -> None:
         worker = self._desired(change)
         upload = worker.upload_with_tags()
+        if worker.secrets:  # decrypted here, in memory, for this one upload
+            upload = with_secrets(upload, self.secret_keys.reveal(worker.secrets))
         if worker.kind is WorkerKind.SCRIPT:
             self.client.upload_script(self.desired.namespace, worker.name, upload)
         else:

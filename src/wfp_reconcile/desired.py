@@ -28,6 +28,8 @@ from wfp_reconcile.config.model import (
     customer_logpush,
     customer_tails,
 )
+from wfp_reconcile.secrets.declared import DeclaredSecret, script_secrets
+from wfp_reconcile.secrets.delivery import keep_bindings, marker_bindings
 
 __all__ = [
     "KEEP_BINDINGS",
@@ -105,6 +107,9 @@ class DesiredWorker:
     tags: tuple[str, ...]
     protect: bool = False
     suspended: bool = False
+    secrets: tuple[DeclaredSecret, ...] | None = None
+    """Declared secrets (ciphertext only), decrypted into the upload by apply; None: the
+    script declares none and keeps its out-of-band secrets (``wfp_reconcile.secrets``)."""
 
     def upload_with_tags(self) -> ScriptUpload:
         return ScriptUpload(
@@ -227,6 +232,7 @@ def _customer_script(
     modules = [_module(repo, str(base / script.main_module), script.main_module)]
     modules += [_module(repo, str(base / extra), extra) for extra in script.modules]
     modules += [_module(repo, path, PurePosixPath(path).name) for path in platform.platform_modules]
+    declared = script_secrets(customer, name, script)
     metadata: dict[str, Any] = {
         "main_module": script.main_module,
         "compatibility_date": script.compatibility_date or platform.compatibility_date,
@@ -235,8 +241,10 @@ def _customer_script(
             if script.compatibility_flags is not None
             else platform.compatibility_flags
         ),
-        "bindings": _script_bindings(script),
-        "keep_bindings": list(KEEP_BINDINGS),
+        "bindings": sorted(
+            _script_bindings(script) + marker_bindings(declared), key=lambda b: str(b["name"])
+        ),
+        "keep_bindings": keep_bindings(declared),
         # Always explicit: an upload that leaves them out must not keep stale settings.
         "logpush": customer_logpush(platform, customer),
         "tail_consumers": tail_consumers(customer_tails(platform, customer)),
@@ -256,6 +264,7 @@ def _customer_script(
         tags=tags + tuple(script.tags),
         protect=script.protect,
         suspended=customer.suspended,
+        secrets=declared,
     )
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from wfp_reconcile.desired import KEEP_BINDINGS, DesiredWorker
 from wfp_reconcile.diff import FieldChange
+from wfp_reconcile.secrets.delivery import MARKER_BINDING
+from wfp_reconcile.secrets.planning import secret_lines
 
 __all__ = ["config_fields", "merge_details"]
 
@@ -63,7 +65,11 @@ def _binding_value(binding: Mapping[str, Any]) -> str:
 def _bindings(value: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for binding in value if isinstance(value, list) else []:
-        if isinstance(binding, Mapping) and binding.get("type") not in KEEP_BINDINGS:
+        if (
+            isinstance(binding, Mapping)
+            and binding.get("type") not in KEEP_BINDINGS
+            and binding.get("name") != MARKER_BINDING  # shown as secret lines instead
+        ):
             out[str(binding.get("name"))] = _binding_value(binding)
     return out
 
@@ -96,6 +102,8 @@ def config_fields(desired: DesiredWorker, settings: Mapping[str, Any]) -> tuple[
         old, new = before_bindings.get(name), after_bindings.get(name)
         if old != new:
             fields.append(FieldChange(field=f"binding {name}", before=_show(old), after=_show(new)))
+    for field, summary in secret_lines(desired.secrets, settings):
+        fields.append(FieldChange(field=field, before=None, after=None, summary=summary))
     return tuple(fields)
 
 

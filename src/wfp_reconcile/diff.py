@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from wfp_reconcile.actual import ActualState, ActualWorker
 from wfp_reconcile.desired import FP_PREFIX, DesiredState, DesiredWorker, WorkerKind
+from wfp_reconcile.secrets.planning import created_lines
 
 __all__ = ["Action", "Change", "FieldChange", "compute_diff"]
 
@@ -49,6 +50,8 @@ class FieldChange(BaseModel):
     field: str
     before: str | None
     after: str | None
+    summary: str | None = None
+    """What changed, in words, where values must not be shown (``secret NAME: added``)."""
 
 
 class Change(BaseModel):
@@ -108,6 +111,10 @@ def _new(desired: DesiredWorker) -> Change:
         fields=(
             FieldChange(field="code", before=None, after=code),
             FieldChange(field="config", before=None, after=config),
+            *(
+                FieldChange(field=field, before=None, after=None, summary=summary)
+                for field, summary in created_lines(desired.secrets)
+            ),
         ),
     )
 

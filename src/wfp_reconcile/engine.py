@@ -21,6 +21,7 @@ from wfp_reconcile.details import config_fields, merge_details
 from wfp_reconcile.diff import Action, Change, FieldChange, compute_diff
 from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError, WfpError
 from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
+from wfp_reconcile.secrets.delivery import SecretKeys
 
 __all__ = ["PlannedRun", "ReconcileResult", "apply_plan", "plan_repo"]
 
@@ -184,6 +185,7 @@ def apply_plan(
     allow_deletes: int | None = None,
     verify_state: bool = True,
     on_event: Callable[[ApplyEvent], None] | None = None,
+    secret_keys: SecretKeys | None = None,
 ) -> ApplyResult:
     """Apply exactly ``plan``, refusing if it is stale or unsafe.
 
@@ -196,6 +198,8 @@ def apply_plan(
         verify_state: Re-read the namespace and refuse if it changed since the plan
             (always done for saved plans; skipped right after planning in-process).
         on_event: Called after every operation.
+        secret_keys: What decrypts declared secrets; by default the identity in
+            ``WFP_AGE_IDENTITY``/``WFP_AGE_IDENTITY_FILE``, read only when needed.
 
     Returns:
         The operations' results and, when platform.yaml names a D1 database, what the
@@ -251,7 +255,10 @@ def apply_plan(
             )
     if plan.create_namespace:
         client.ensure_namespace(plan.namespace)
-    result = PlanApplier(client, desired, on_event=on_event).apply(plan.changes)
+    keys = secret_keys or SecretKeys(
+        api_base=client.settings.base_url, recipients=repo.platform.secrets.recipients
+    )
+    result = PlanApplier(client, desired, on_event=on_event, secret_keys=keys).apply(plan.changes)
     return ReconcileResult(result.results, mirror=_mirror(plan, repo, client, desired, result))
 
 
