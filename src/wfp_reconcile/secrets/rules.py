@@ -8,14 +8,14 @@ model (``fields``); nothing here ever quotes a value.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from .age import ArmorProblem, inspect_armor
 
 if TYPE_CHECKING:
     from wfp_reconcile.config.model import Platform
-    from wfp_reconcile.config.rules import CustomerEntry, PlatformEntry
-    from wfp_reconcile.config.yamlread import Loc, YamlDoc
+    from wfp_reconcile.config.rules import CustomerEntry, RuleContext
+    from wfp_reconcile.config.yamlread import Loc
 
 __all__ = ["check"]
 
@@ -25,16 +25,7 @@ _ROTATE = (
 )
 
 
-class _Context(Protocol):
-    platform: PlatformEntry
-    customers: list[CustomerEntry]
-
-    def at(self, path: str, doc: YamlDoc, loc: Loc, message: str, *, key: bool = False) -> None: ...
-
-    def where(self, path: str, doc: YamlDoc, loc: Loc) -> str: ...
-
-
-def check(ctx: _Context) -> None:
+def check(ctx: RuleContext) -> None:
     platform = ctx.platform.platform
     _recipient_rules(ctx)
     for entry in ctx.customers:
@@ -50,7 +41,7 @@ def check(ctx: _Context) -> None:
             _collision_rules(ctx, entry, script_name)
 
 
-def _recipient_rules(ctx: _Context) -> None:
+def _recipient_rules(ctx: RuleContext) -> None:
     entry = ctx.platform
     seen: set[str] = set()
     for i, recipient in enumerate(entry.platform.secrets.recipients):
@@ -65,7 +56,7 @@ def _recipient_rules(ctx: _Context) -> None:
 
 
 def _value_rules(
-    ctx: _Context, entry: CustomerEntry, loc: Loc, value: str, platform: Platform
+    ctx: RuleContext, entry: CustomerEntry, loc: Loc, value: str, platform: Platform
 ) -> None:
     recipients = platform.secrets.recipients
     if not recipients:
@@ -107,7 +98,7 @@ def _value_rules(
         )
 
 
-def _name_rules(ctx: _Context, entry: CustomerEntry, loc: Loc, name: str) -> None:
+def _name_rules(ctx: RuleContext, entry: CustomerEntry, loc: Loc, name: str) -> None:
     if name.startswith("__"):
         ctx.at(
             entry.path,
@@ -121,7 +112,7 @@ def _name_rules(ctx: _Context, entry: CustomerEntry, loc: Loc, name: str) -> Non
         )
 
 
-def _collision_rules(ctx: _Context, entry: CustomerEntry, script_name: str) -> None:
+def _collision_rules(ctx: RuleContext, entry: CustomerEntry, script_name: str) -> None:
     """A secret, a var and a D1 binding of one script all become ``env.<NAME>``."""
     customer = entry.customer
     script = customer.scripts[script_name]
