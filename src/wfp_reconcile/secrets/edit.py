@@ -23,7 +23,6 @@ from wfp_reconcile.config.model import SecretsConfig
 from wfp_reconcile.config.scaffold import (
     FileWrite,
     _check_customer_text,
-    _ensure_block,
     _fail,
     _load_customer_for_edit,
     _require_platform,
@@ -59,22 +58,36 @@ def read_recipients(repo: Path) -> tuple[str, ...]:
     return config.recipients
 
 
-def _target(data: Any, relative: str, script: str | None, *, create: bool) -> Any:
-    """The ``secrets`` mapping to edit (the customer's or one script's)."""
-    holder = data
-    if script is not None:
-        scripts = data.get("scripts")
-        if not isinstance(scripts, dict) or not isinstance(scripts.get(script), dict):
-            raise _fail(relative, f"declares no script '{script}'")
-        holder = scripts[script]
-    if not create:
-        found = holder.get("secrets")
-        return found if isinstance(found, dict) else None
-    anchors = ("d1", "vars", "modules", "main_module") if script else ("tokens", "owners", "plan")
-    target = _ensure_block(holder, "secrets", yamledit.new_map(), anchors)
-    if not isinstance(target, yamledit.CommentedMap):
+def _holder(data: Any, relative: str, script: str | None) -> Any:
+    """The mapping that holds ``secrets``: the customer's file or one script."""
+    if script is None:
+        return data
+    scripts = data.get("scripts")
+    if not isinstance(scripts, dict) or not isinstance(scripts.get(script), dict):
+        raise _fail(relative, f"declares no script '{script}'")
+    return scripts[script]
+
+
+def _put(holder: Any, relative: str, name: str, value: Any, *, script: str | None) -> None:
+    """Set ``secrets.<name>``, creating ``secrets`` with it (in one go, so the comments
+    that followed the previous key stay after the whole new block)."""
+    current = holder.get("secrets")
+    if current is None or (not current and hasattr(current, "fa")):
+        block = yamledit.new_map()
+        block[name] = value
+        if "secrets" in holder:
+            holder["secrets"] = block
+            return
+        keys = list(holder)
+        anchors = ("d1", "vars", "modules", "main_module") if script else ("tokens", "owners")
+        position = next((keys.index(a) + 1 for a in anchors if a in keys), len(keys))
+        yamledit.insert_entry(holder, position, "secrets", block)
+    elif not isinstance(current, yamledit.CommentedMap):
         raise _fail(relative, "secrets must be a mapping; fix it and retry")
-    return target
+    elif name in current:
+        current[name] = value
+    else:
+        yamledit.insert_entry(current, len(current), name, value)
 
 
 def _check_name(relative: str, name: str) -> None:
@@ -112,12 +125,8 @@ def plan_set(
     if not plaintext:
         raise _fail(relative, f"the value of secret '{name}' is empty; nothing was written")
     _check_collision(data, relative, name, script)
-    target = _target(data, relative, script, create=True)
     value = LiteralScalarString(encrypt(plaintext, recipients))
-    if name in target:
-        target[name] = value
-    else:
-        yamledit.insert_entry(target, len(target), name, value)
+    _put(_holder(data, relative, script), relative, name, value, script=script)
     text = yamledit.dump(data)
     _check_customer_text(relative, text)
     return FileWrite(repo / relative, text, create_only=False)
@@ -127,7 +136,8 @@ def plan_rm(repo: Path, customer_id: str, name: str, *, script: str | None = Non
     """Remove secret ``name``; an empty ``secrets: {}`` stays, so the next apply removes
     it from Cloudflare instead of keeping it as an out-of-band secret."""
     relative, data = _load_customer_for_edit(repo, customer_id)
-    target = _target(data, relative, script, create=False)
+    found = _holder(data, relative, script).get("secrets")
+    target = found if isinstance(found, dict) else None
     where = f"script '{script}'" if script else "the customer"
     if target is None or name not in target:
         raise _fail(relative, f"{where} declares no secret '{name}'")
