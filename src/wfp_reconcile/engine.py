@@ -256,7 +256,9 @@ def apply_plan(
     if plan.create_namespace:
         client.ensure_namespace(plan.namespace)
     keys = secret_keys or SecretKeys(
-        api_base=client.settings.base_url, recipients=repo.platform.secrets.recipients
+        api_base=client.settings.base_url,
+        recipients=repo.platform.secrets.recipients,
+        demo_fallback=True,  # against the local emulator only (the example works as is)
     )
     result = PlanApplier(client, desired, on_event=on_event, secret_keys=keys).apply(plan.changes)
     return ReconcileResult(result.results, mirror=_mirror(plan, repo, client, desired, result))

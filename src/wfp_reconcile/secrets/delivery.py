@@ -92,7 +92,9 @@ class SecretKeys:
     """The identities apply decrypts with, read from the environment on first need.
 
     The public demo identity (and values encrypted to the demo recipient) are refused
-    unless the API is the local emulator: anyone can read those values.
+    unless the API is the local emulator: anyone can read those values. With
+    ``demo_fallback``, the demo identity is used when the environment names none, and
+    only against the local emulator.
     """
 
     def __init__(
@@ -112,7 +114,7 @@ class SecretKeys:
     def _load(self) -> list[x25519.Identity]:
         if self._identities is None:
             found = identities_from_env(self._env)
-            if found is None and self._demo_fallback:
+            if found is None and self._demo_fallback and self._local:
                 found = demo_identities()
             if found is None:
                 raise SecretError(

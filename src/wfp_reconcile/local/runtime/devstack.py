@@ -53,7 +53,6 @@ ApplyFn = Callable[[PlatformRepo, CloudflareClient], ApplyOutcome]
 def apply_with_engine(repo: PlatformRepo, client: CloudflareClient) -> ApplyOutcome:
     """Plan and apply through the engine's normal path (the same as ``apply``)."""
     from wfp_reconcile.engine import apply_plan, plan_repo
-    from wfp_reconcile.secrets.delivery import SecretKeys
 
     client.ensure_namespace(repo.platform.namespace)
     planned = plan_repo(repo, client)
@@ -62,15 +61,7 @@ def apply_with_engine(repo: PlatformRepo, client: CloudflareClient) -> ApplyOutc
         return ApplyOutcome(ok=True, changes=0)
     # Locally every delete is intended (files were removed), so the guard's count is exact.
     deletes = len(plan.deletes)
-    # Locally the public demo identity decrypts when WFP_AGE_IDENTITY is not set.
-    keys = SecretKeys(
-        api_base=client.settings.base_url,
-        recipients=repo.platform.secrets.recipients,
-        demo_fallback=True,
-    )
-    result = apply_plan(
-        plan, repo, client, allow_deletes=deletes or None, verify_state=False, secret_keys=keys
-    )
+    result = apply_plan(plan, repo, client, allow_deletes=deletes or None, verify_state=False)
     failed = tuple(f"{r.change.name}: {r.error}" for r in result.failed)
     return ApplyOutcome(ok=result.ok, changes=len(result.results), failed=failed)
 
