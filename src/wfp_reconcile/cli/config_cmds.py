@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,7 +23,9 @@ from wfp_reconcile.config.schema import json_schemas, render_schema
 from wfp_reconcile.config.source import RepoSource, WorkTreeSource
 from wfp_reconcile.errors import ConfigError, ConfigProblem
 
+from . import preflight_opts
 from .group import cli, format_option, ref_option, repo_option
+from .preflight_opts import base_option, preflight_option
 
 __all__ = ["cli"]
 
@@ -68,11 +71,13 @@ def _gh_annotation(problem: ConfigProblem, repo: Path) -> str:
 @repo_option
 @ref_option
 @format_option("text", "json", "github", help="github prints workflow annotations.")
-def validate(repo: Path, ref: str | None, fmt: str) -> int:
+@preflight_option
+@base_option
+def validate(repo: Path, ref: str | None, fmt: str, preflight: bool, base: str | None) -> int:
     """Check the platform repository and report every problem at once."""
     source = _open_source(repo, ref)
     try:
-        return _validate(source, repo, fmt)
+        return _validate(source, repo, fmt, preflight, base)
     finally:
         # A git source holds an open repository.
         close = getattr(source, "close", None)
@@ -80,7 +85,7 @@ def validate(repo: Path, ref: str | None, fmt: str) -> int:
             close()
 
 
-def _validate(source: RepoSource, repo: Path, fmt: str) -> int:
+def _validate(source: RepoSource, repo: Path, fmt: str, preflight: bool, base: str | None) -> int:
     try:
         loaded = load_repo(source)
     except ConfigError as exc:
@@ -107,9 +112,19 @@ def _validate(source: RepoSource, repo: Path, fmt: str) -> int:
         )
         return 1
     summary = _summary(loaded)
+    report = preflight_opts.run_offline(loaded, repo, base) if preflight else None
     if fmt == "json":
-        body = {"version": 1, "ok": True, "commit": source.commit, "problems": [], **summary}
-        click.echo(json.dumps(body, indent=2))
+        result: dict[str, Any] = {
+            "version": 1,
+            "ok": True,
+            "commit": source.commit,
+            "problems": [],
+            **summary,
+        }
+        if report is not None:
+            result["ok"] = report.ok
+            result["preflight"] = report.to_json()
+        click.echo(json.dumps(result, indent=2))
     else:
         click.echo(
             f"OK: {_plural(summary['customers'], 'customer')}, "
@@ -117,7 +132,9 @@ def _validate(source: RepoSource, repo: Path, fmt: str) -> int:
             f"{_plural(summary['outbound_workers'], 'outbound Worker')} "
             f"(repository: {source.label})"
         )
-    return 0
+        if report is not None:
+            preflight_opts.emit(report, fmt, repo)
+    return 0 if report is None or report.ok else 1
 
 
 @cli.command()

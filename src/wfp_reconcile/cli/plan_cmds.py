@@ -22,6 +22,7 @@ from wfp_reconcile.render import (
     render_plan_text,
 )
 
+from . import preflight_opts
 from .group import cli, customer_option, format_option, ref_option, repo_option
 
 __all__ = ["load_platform_repo", "open_client"]
@@ -65,6 +66,8 @@ def _emit_plan(run: PlannedRun, fmt: str) -> None:
     "--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan here."
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
+@preflight_opts.preflight_option
+@preflight_opts.preflight_format_option
 def plan(
     repo: Path,
     ref: str | None,
@@ -72,12 +75,16 @@ def plan(
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
+    preflight: bool,
+    preflight_fmt: str,
 ) -> int:
     """Show what apply would change in the dispatch namespace."""
     platform_repo = load_platform_repo(repo, ref)
     with open_client(platform_repo) as client:
         run = plan_repo(platform_repo, client, customers=customers)
     _emit_plan(run, fmt)
+    if preflight and preflight_opts.check_plan(run, platform_repo, preflight_fmt, repo):
+        return 1
     if out is not None:
         save_plan(run.plan, out)
         click.echo(f"Saved the plan to {out}; apply it with `wfp-reconcile apply {out}`.", err=True)

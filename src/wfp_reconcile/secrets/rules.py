@@ -121,6 +121,18 @@ def _collision_rules(ctx: RuleContext, entry: CustomerEntry, script_name: str) -
         **{n: ("scripts", script_name, "secrets", n) for n in script.secrets or {}},
     }
     for name, loc in secrets.items():
+        if script.assets is not None and script.assets.binding == name:
+            other = ctx.where(entry.path, entry.doc, ("scripts", script_name, "assets", "binding"))
+            ctx.at(
+                entry.path,
+                entry.doc,
+                loc,
+                (
+                    f"secret '{name}' has the name of the assets binding of script "
+                    f"'{script_name}' ({other}); both become env.{name}, so rename one"
+                ),
+                key=True,
+            )
         for kind, names in (("var", script.vars), ("D1 binding", script.d1)):
             if name in names:
                 other = ctx.where(

@@ -17,6 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from . import assets as _assets  # noqa: F401  (registers the asset handlers)
 from .handlers import HANDLERS
 from .responses import fail, retry_after_headers
 from .state import EmulatorState
@@ -47,6 +48,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", _S + "/content", "get_content"),
         ("GET", _S + "/settings", "get_settings"),
         ("GET", _S + "/bindings", "get_bindings"),
+        ("POST", _S + "/assets-upload-session", "assets_upload_session"),
+        ("POST", _A + "/workers/assets/upload", "assets_upload"),
         ("GET", _S + "/tags", "get_tags"),
         ("PUT", _S + "/tags", "put_tags"),
         ("PUT", _S + r"/tags/(?P<tag>[^/]+)", "put_tag"),
@@ -69,6 +72,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 
 _UPLOADS = {"upload_script", "upload_worker"}
+_JWT_AUTH = {"assets_upload"}  # authenticated by the asset session's JWT (assets.py)
 
 
 def classify(method: str, raw_path: str) -> tuple[str, dict[str, str]]:
@@ -124,7 +128,7 @@ class CloudflareApi:
             )  # fmt: skip
         elif decision.fault == "5xx":
             response = fail(decision.status, 10002, "Internal server error (injected).")
-        elif not authorized(request, self.state.api_token):
+        elif kind not in _JWT_AUTH and not authorized(request, self.state.api_token):
             response = fail(403, 10000, "Authentication error")
         elif kind in _UPLOADS and params.get("script") in faults.config.fail_scripts:
             decision = type(decision)("fail_script", 500)

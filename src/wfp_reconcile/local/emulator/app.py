@@ -12,6 +12,7 @@ from starlette.routing import Mount
 from wfp_reconcile.errors import register_secret
 
 from .api import API_PREFIX, CloudflareApi
+from .assets_store import AssetStore
 from .d1 import D1Engine
 from .faults import FaultConfig, FaultInjector
 from .internal import internal_routes
@@ -48,6 +49,7 @@ def create_app(
         log=RequestLog(),
         api_token=api_token,
         max_script_bytes=max_script_bytes,
+        assets=AssetStore(state_dir),
     )
 
     @contextlib.asynccontextmanager

@@ -169,6 +169,19 @@ def _merge_kept_bindings(metadata: dict[str, Any], previous: ScriptRow | None) -
     return {**metadata, "bindings": bindings}
 
 
+def resolve_upload_assets(
+    state: EmulatorState,
+    account: str,
+    namespace: str,
+    name: str,
+    metadata: dict[str, Any],
+    previous: ScriptRow | None,
+) -> dict[str, Any]:
+    from .assets import resolve_upload_assets as resolve  # assets registers handlers here
+
+    return resolve(state, account, namespace, name, metadata, previous)
+
+
 async def _upload(
     request: Request, account: str, namespace: str, name: str, state: EmulatorState
 ) -> Response:
@@ -185,6 +198,7 @@ async def _upload(
     upload = parse_upload(parts, max_bytes=state.max_script_bytes)
     previous = state.store.get_script(account, namespace, name)
     metadata = _merge_kept_bindings(upload.metadata, previous)
+    metadata = resolve_upload_assets(state, account, namespace, name, metadata, previous)
     row = state.store.put_script(account, namespace, name, metadata, upload.modules, upload.tags)
     return ok({**script_object(row), "startup_time_ms": 0})
 

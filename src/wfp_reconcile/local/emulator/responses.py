@@ -65,10 +65,12 @@ def script_object(row: ScriptRow, *, include_tags: bool = True) -> dict[str, Any
         "compatibility_flags": list(meta.get("compatibility_flags", [])),
         "usage_model": meta.get("usage_model", "bundled"),
         "has_modules": "main_module" in meta,
-        "has_assets": False,
+        "has_assets": bool(meta.get("assets")),
         "logpush": bool(meta.get("logpush", False)),
         "tail_consumers": list(meta.get("tail_consumers", [])),
     }
+    if "observability" in meta:
+        obj["observability"] = meta["observability"]
     if include_tags:
         obj["tags"] = list(row.tags)
     return obj
@@ -82,6 +84,7 @@ def settings_object(row: ScriptRow) -> dict[str, Any]:
         "compatibility_flags": list(meta.get("compatibility_flags", [])),
         "limits": dict(meta.get("limits", {})),
         "logpush": bool(meta.get("logpush", False)),
+        "observability": meta.get("observability"),
         "placement": dict(meta.get("placement", {})),
         "tags": list(row.tags),
         "tail_consumers": list(meta.get("tail_consumers", [])),

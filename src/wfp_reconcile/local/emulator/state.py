@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any
 
+from .assets_store import AssetStore
 from .d1 import D1Engine
 from .faults import FaultInjector
 from .store import Store
@@ -83,7 +84,9 @@ class EmulatorState:
     log: RequestLog
     api_token: str = dataclasses.field(repr=False)
     max_script_bytes: int
+    assets: AssetStore = dataclasses.field(default_factory=lambda: AssetStore(None))
 
     def close(self) -> None:
+        self.assets.close()
         self.d1.close()
         self.store.close()

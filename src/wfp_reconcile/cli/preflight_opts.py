@@ -1,0 +1,108 @@
+"""``--preflight`` for ``validate`` and ``plan``: load the bundles apply would upload in
+workerd and report what Cloudflare would reject (docs/preflight.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+import click
+
+from wfp_reconcile.config.model import PlatformRepo
+from wfp_reconcile.engine import PlannedRun
+from wfp_reconcile.preflight import PreflightReport
+
+__all__ = [
+    "base_option",
+    "check_plan",
+    "emit",
+    "preflight_format_option",
+    "preflight_option",
+    "run_for_plan",
+    "run_offline",
+]
+
+preflight_option = click.option(
+    "--preflight",
+    is_flag=True,
+    help="Also load every changed bundle in workerd, as Cloudflare does on upload.",
+)
+
+base_option = click.option(
+    "--base",
+    "base",
+    default=None,
+    metavar="REV",
+    help="With --preflight: load only bundles that differ from this git revision.",
+)
+
+
+preflight_format_option = click.option(
+    "--preflight-format",
+    "preflight_fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="How plan --preflight reports (text goes to stderr).",
+)
+
+
+def _baseline(repo: Path, base: str | None) -> tuple[dict[tuple[str, str], str] | None, str]:
+    if base is None:
+        return None, "none"
+    from wfp_reconcile.config import load_repo
+    from wfp_reconcile.desired import build_desired
+    from wfp_reconcile.errors import ConfigError
+    from wfp_reconcile.gitsource import open_source
+    from wfp_reconcile.preflight import fingerprints
+
+    try:
+        base_repo = load_repo(open_source(repo, base))
+    except ConfigError:
+        # A base that does not load has nothing to compare with: check every bundle.
+        return None, f"base {base[:12]} (invalid there: every Worker checked)"
+    return fingerprints(build_desired(base_repo)), f"base {base[:12]}"
+
+
+def run_offline(loaded: PlatformRepo, repo: Path, base: str | None) -> PreflightReport:
+    """Pre-flight for ``validate``: compared with ``base`` (git) or everything; no network."""
+    from wfp_reconcile.desired import build_desired
+    from wfp_reconcile.preflight import run_preflight, select_changed
+
+    baseline, label = _baseline(repo, base)
+    workers, unchanged = select_changed(build_desired(loaded), baseline)
+    return run_preflight(loaded, workers, unchanged=unchanged, baseline=label)
+
+
+def run_for_plan(loaded: PlatformRepo, uploads: Collection[tuple[str, str]]) -> PreflightReport:
+    """Pre-flight for ``plan``: the Workers the plan uploads (they differ from what is deployed)."""
+    from wfp_reconcile.desired import build_desired
+    from wfp_reconcile.preflight import run_preflight, select_changed
+
+    workers, unchanged = select_changed(build_desired(loaded), None, only=uploads)
+    return run_preflight(loaded, workers, unchanged=unchanged, baseline="deployed")
+
+
+def check_plan(run: PlannedRun, loaded: PlatformRepo, fmt: str, repo: Path) -> bool:
+    """Pre-flight the Workers ``run`` uploads; True when any would be rejected."""
+    from wfp_reconcile.diff import Action
+
+    uploads = {
+        (c.kind.value, c.name)
+        for c in run.plan.changes
+        if c.action in (Action.CREATE, Action.UPDATE, Action.ADOPT)
+    }
+    return emit(run_for_plan(loaded, uploads), fmt, repo) != 0
+
+
+def emit(report: PreflightReport, fmt: str, repo: Path) -> int:
+    """Print the report (text on stderr, JSON or annotations on stdout); 1 when it failed."""
+    from wfp_reconcile.preflight.render import render_github, render_json, render_text
+
+    if fmt == "json":
+        click.echo(render_json(report))
+    elif fmt == "github":
+        click.echo(render_github(report, repo))
+    else:
+        click.echo(render_text(report), err=True)
+    return 0 if report.ok else 1
