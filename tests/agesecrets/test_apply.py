@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from wfp_reconcile.bundle import Module, ScriptUpload
 from wfp_reconcile.cli import main
 from wfp_reconcile.errors import SecretError
 from wfp_reconcile.local.emulator import EmulatorServer
@@ -128,21 +128,16 @@ def test_added_changed_removed_without_identity_in_plans(
     assert run("plan", *r, "--detailed-exitcode")[0] == 0
 
 
-def _upload_out_of_band(emulator_client: Any, emulator: EmulatorServer, script: str) -> None:
-    """What `wrangler secret put` or the dashboard does: a new version with the secret."""
-    row = emulator.state.store.get_script(ACCOUNT, NS, script)
-    assert row is not None
-    modules = tuple(
-        Module(m.name, m.content, m.content_type)
-        for m in emulator.state.store.get_modules(ACCOUNT, NS, script)
+def _put_out_of_band(emulator: EmulatorServer, script: str) -> None:
+    """What `wrangler secret put` does: the secrets API (the emulator's, over HTTP)."""
+    url = (
+        f"{emulator.api_base}/accounts/{ACCOUNT}/workers/dispatch/namespaces/{NS}"
+        f"/scripts/{script}/secrets"
     )
-    metadata = dict(row.metadata)
-    metadata["bindings"] = [
-        *metadata.get("bindings", []),
-        {"type": "secret_text", "name": "OOB_KEY", "text": "out-of-band-value"},
-    ]
-    metadata["tags"] = list(row.tags)
-    emulator_client.upload_script(NS, script, ScriptUpload(metadata=metadata, modules=modules))
+    body = {"name": "OOB_KEY", "text": "out-of-band-value", "type": "secret_text"}
+    headers = {"Authorization": f"Bearer {emulator.api_token}"}
+    response = httpx.put(url, json=body, headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
 
 
 def test_undeclared_secrets_are_kept_and_declaring_secrets_takes_them_over(
@@ -155,7 +150,7 @@ def test_undeclared_secrets_are_kept_and_declaring_secrets_takes_them_over(
 ) -> None:
     r = ["--repo", str(repo)]
     assert run("apply", *r, "--auto-approve")[0] == 0  # no secrets: no identity needed
-    _upload_out_of_band(emulator_client, emulator, "acme-web")
+    _put_out_of_band(emulator, "acme-web")
     (repo / "customers/acme/web.mjs").write_text("export default { fetch() { return 1; } };\n")
     assert run("apply", *r, "--auto-approve")[0] == 0
     assert _secret_texts(emulator, "acme-web") == {"OOB_KEY": "out-of-band-value"}  # kept
