@@ -187,11 +187,13 @@ def recipient_of(identity: x25519.Identity) -> str:
 
 
 def generate_identity() -> tuple[str, str]:
-    """A new ``(identity, recipient)`` pair as text."""
+    """A new ``(identity, recipient)`` pair as text.
+
+    The identity is not registered for redaction: ``secret keygen`` prints it, once, on
+    purpose (output is redacted of registered secrets). Loading it later registers it.
+    """
     identity = x25519.Identity.generate()
-    secret = str(identity)
-    register_secret(secret)
-    return secret, recipient_of(identity)
+    return str(identity), recipient_of(identity)
 
 
 def encrypt(plaintext: str, recipients: Sequence[str]) -> str:
