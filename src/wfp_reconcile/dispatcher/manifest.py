@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from wfp_reconcile.config.model import (
@@ -19,7 +19,7 @@ from wfp_reconcile.config.model import (
     customer_logpush,
     customer_tails,
 )
-from wfp_reconcile.desired import effective_limits
+from wfp_reconcile.worker import effective_limits
 
 __all__ = [
     "CUSTOMER_ID_PARAM",
@@ -102,9 +102,25 @@ def _outbound(repo: PlatformRepo, customer: Customer) -> tuple[str, dict[str, An
 
 
 def build_manifest(
-    repo: PlatformRepo, fingerprints: Mapping[str, str], commit: str | None
+    repo: PlatformRepo,
+    fingerprints: Mapping[str, str],
+    commit: str | None,
+    hostnames: Mapping[str, str] | None = None,
+    *,
+    routed: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """The manifest as plain JSON data."""
+    """The manifest as plain JSON data.
+
+    Args:
+        repo: The repository (customers, access modes, limits, outbound parameters).
+        fingerprints: Deployed fingerprint per script (shown to customers).
+        commit: The commit the platform was applied from.
+        hostnames: Customer hostname -> script, the custom hostnames deployed and ours
+            (``wfp_reconcile.hostnames.reconcile``).
+        routed: The scripts to route: the engine passes what is deployed and ours after
+            the apply (``wfp_reconcile.outcome``); ``None`` routes every declared script.
+    """
+    wanted = None if routed is None else frozenset(routed)
     dispatcher = repo.platform.dispatcher
     customers: dict[str, Any] = {}
     scripts: dict[str, Any] = {}
@@ -121,6 +137,8 @@ def build_manifest(
         }
         binding, outbound = _outbound(repo, customer)
         for name in sorted(customer.scripts):
+            if wanted is not None and name not in wanted:
+                continue
             script = customer.scripts[name]
             entry: dict[str, Any] = {
                 "customer": customer.id,
@@ -132,7 +150,7 @@ def build_manifest(
             if outbound is not None:
                 entry["outbound"] = outbound
             scripts[name] = entry
-    return {
+    manifest: dict[str, Any] = {
         "version": MANIFEST_VERSION,
         "commit": commit,
         "namespace": repo.platform.namespace,
@@ -141,6 +159,9 @@ def build_manifest(
         "customers": customers,
         "scripts": dict(sorted(scripts.items())),
     }
+    if hostnames:  # absent without any, so such manifests keep their bytes
+        manifest["hostnames"] = {h: s for h, s in sorted(hostnames.items()) if s in scripts}
+    return manifest
 
 
 def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:

@@ -66,6 +66,7 @@ FAMILIES: tuple[str, ...] = (
     "dates",
     "secret_values",
     "assets",
+    "hostnames",
 )
 """Rule family modules of this package, in the order they run (one line each)."""
 
