@@ -22,6 +22,7 @@ from wfp_reconcile.cloudflare import ScriptInfo
 from wfp_reconcile.desired import DesiredState
 from wfp_reconcile.errors import PlanError, WfpError
 from wfp_reconcile.kinds import Inventory, Phase, kind
+from wfp_reconcile.secrets.delivery import SecretKeys
 
 __all__ = ["ApplyEvent", "ApplyResult", "OperationResult", "Phase", "PlanApplier", "phases"]
 
@@ -122,10 +123,12 @@ class PlanApplier:
         desired: DesiredState,
         *,
         on_event: Callable[[ApplyEvent], None] | None = None,
+        secret_keys: SecretKeys | None = None,
     ) -> None:
         self.client = client
         self.desired = desired
         self.on_event = on_event
+        self._secret_keys = secret_keys or SecretKeys()
         self._by_key: dict[tuple[str, str], object] = {
             (k, item.name): item for k in desired.items for item in desired.items[k]
         }
@@ -182,6 +185,10 @@ class PlanApplier:
     @property
     def management_tag(self) -> str:
         return self.desired.management_tag
+
+    @property
+    def secret_keys(self) -> SecretKeys:
+        return self._secret_keys
 
     def item(self, change: Change) -> object:
         try:

@@ -45,6 +45,8 @@ class FieldChange(BaseModel):
     field: str
     before: str | None
     after: str | None
+    summary: str | None = None
+    """What changed, in words, where values must not be shown (``secret NAME: added``)."""
 
 
 class Change(BaseModel):

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wfp_reconcile.change import FieldChange
+from wfp_reconcile.secrets.delivery import MARKER_BINDING
+from wfp_reconcile.secrets.planning import secret_lines
 from wfp_reconcile.worker import KEEP_BINDINGS, DesiredWorker
 
 __all__ = ["config_fields", "merge_details", "value_key"]
@@ -94,7 +96,11 @@ def _binding_value(binding: Mapping[str, Any], key: bytes) -> str:
 def _bindings(value: Any, key: bytes) -> dict[str, str]:
     out: dict[str, str] = {}
     for binding in value if isinstance(value, list) else []:
-        if isinstance(binding, Mapping) and binding.get("type") not in KEEP_BINDINGS:
+        if (
+            isinstance(binding, Mapping)
+            and binding.get("type") not in KEEP_BINDINGS
+            and binding.get("name") != MARKER_BINDING  # shown as secret lines instead
+        ):
             out[str(binding.get("name"))] = _binding_value(binding, key)
     return out
 
@@ -132,6 +138,8 @@ def config_fields(
         old, new = before_bindings.get(name), after_bindings.get(name)
         if old != new:
             fields.append(FieldChange(field=f"binding {name}", before=_show(old), after=_show(new)))
+    for field, summary in secret_lines(desired.secrets, settings):
+        fields.append(FieldChange(field=field, before=None, after=None, summary=summary))
     return tuple(fields)
 
 

@@ -24,6 +24,7 @@ from wfp_reconcile.diff import Action, Change, FieldChange, compute_diff
 from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError, WfpError
 from wfp_reconcile.kinds import Inventory, after_apply, kind, kinds
 from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
+from wfp_reconcile.secrets.delivery import SecretKeys
 
 __all__ = ["PlannedRun", "ReconcileResult", "apply_plan", "plan_repo"]
 
@@ -244,6 +245,7 @@ def apply_plan(
     allow_deletes: int | None = None,
     verify_state: bool = True,
     on_event: Callable[[ApplyEvent], None] | None = None,
+    secret_keys: SecretKeys | None = None,
 ) -> ApplyResult:
     """Apply exactly ``plan``, refusing if it is stale or unsafe.
 
@@ -257,6 +259,8 @@ def apply_plan(
             (always done for a plan loaded from a file; skipped right after planning
             in-process).
         on_event: Called after every operation.
+        secret_keys: What decrypts declared secrets; by default the identity in
+            ``WFP_AGE_IDENTITY``/``WFP_AGE_IDENTITY_FILE``, read only when needed.
 
     Returns:
         The operations' results, what is deployed and ours afterwards and, when
@@ -325,7 +329,12 @@ def apply_plan(
             )
     if plan.create_namespace:
         client.ensure_namespace(plan.namespace)
-    result = PlanApplier(client, desired, on_event=on_event).apply(plan.changes)
+    keys = secret_keys or SecretKeys(
+        api_base=client.settings.base_url,
+        recipients=repo.platform.secrets.recipients,
+        demo_fallback=True,  # against the local emulator only (the example works as is)
+    )
+    result = PlanApplier(client, desired, on_event=on_event, secret_keys=keys).apply(plan.changes)
     missed = {(r.change.kind, r.change.name) for r in result.results if not r.ok}
     inventory = outcome(repo, desired, actual, plan.changes, failed=missed)
     return ReconcileResult(

@@ -7,6 +7,7 @@ codes in one place (``wfp_reconcile.cli.main``)::
       ConfigError            one or more problems in the platform repository
       GitError               a revision or repository could not be read
       OwnershipError         a change is not owned by its author
+      SecretError            an age identity, recipient or ciphertext cannot be used
       ApiError               Cloudflare (or the emulator) answered with an error
         ApiConnectionError   no answer: timeout, refused or dropped connection
         ApiClientError       4xx
@@ -45,6 +46,7 @@ __all__ = [
     "PlanError",
     "RateLimitError",
     "RuntimeSetupError",
+    "SecretError",
     "StalePlanError",
     "UnsafePlanError",
     "ValidationError",
@@ -112,6 +114,10 @@ class GitError(WfpError):
 
 class OwnershipError(WfpError):
     """A change touches paths its author does not own."""
+
+
+class SecretError(WfpError):
+    """An age identity, recipient or ciphertext cannot be used (never says a value)."""
 
 
 class ApiError(WfpError):

@@ -61,7 +61,9 @@ def _describe(change: Change) -> str:
 def _field_lines(change: Change) -> list[str]:
     lines = []
     for field in change.fields:
-        if change.action in (Action.CREATE, Action.ADOPT):
+        if field.summary is not None:
+            lines.append(f"{field.field}: {field.summary}")
+        elif change.action in (Action.CREATE, Action.ADOPT):
             lines.append(f"{field.field}: {field.after}")
         else:
             lines.append(f"{field.field}: {field.before or '(none)'} -> {field.after or '(none)'}")

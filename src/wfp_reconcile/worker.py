@@ -17,6 +17,7 @@ from typing import Any
 
 from wfp_reconcile.bundle import ScriptUpload
 from wfp_reconcile.config.model import Customer, Limits, PlatformRepo, Script
+from wfp_reconcile.secrets.declared import DeclaredSecret
 
 __all__ = [
     "FP_PREFIX",
@@ -104,6 +105,9 @@ class DesiredWorker:
     assets: Any = None
     """A script's static site (``wfp_reconcile.assets.desired.ScriptAssets``), uploaded
     before the script; covered by the fingerprint through its manifest module."""
+    secrets: tuple[DeclaredSecret, ...] | None = None
+    """Declared secrets (ciphertext only), decrypted into the upload by apply; None: the
+    script declares none and keeps its out-of-band secrets (``wfp_reconcile.secrets``)."""
 
     def upload_with_tags(self) -> ScriptUpload:
         return ScriptUpload(

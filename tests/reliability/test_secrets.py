@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import logging
 import subprocess
@@ -16,12 +17,14 @@ import pytest
 from wfp_reconcile.cli import main
 from wfp_reconcile.local.emulator import EmulatorServer, FaultConfig, run_emulator
 from wfp_reconcile.local.emulator.store import REGULAR
+from wfp_reconcile.secrets.age import generate_identity
 
 from .harness import ACCOUNT
-from .test_hostile_input import _write_base
+from .test_hostile_input import _platform, _write_base
 
 API_TOKEN = "SEKRET-api-token-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 WRONG_TOKEN = "SEKRET-wrong-token-a1b2c3d4e5f60718293a4b5c6d7e8f90"
+DECRYPTED = ("sk_live_SEKRET-9a8b7c6d5e4f30211203", "whsec_SEKRET-0a1b2c3d4e5f60718293")
 WINDOW = 12  # any 12 characters of a secret count as a leak
 
 
@@ -41,12 +44,28 @@ def server(tmp_path: Path) -> Iterator[EmulatorServer]:
         yield emulator
 
 
+def _delivered_secrets(server: EmulatorServer) -> dict[str, str]:
+    """The secret_text values the emulator holds: where decrypted secrets belong."""
+    return {
+        f"{row.name}.{b['name']}": b["text"]
+        for row in server.state.store.list_scripts(ACCOUNT, "hostile-ns")
+        for b in row.metadata.get("bindings", [])
+        if b.get("type") == "secret_text"
+    }
+
+
 def _stored_bundles(server: EmulatorServer) -> str:
     store = server.state.store
     out = []
     for namespace in ("hostile-ns", REGULAR):
         for row in store.list_scripts(ACCOUNT, namespace):
-            out.append(json.dumps([row.metadata, row.tags]))
+            # Cloudflare's side keeps secret values (that is the point); everything else
+            # stored (other bindings, the manifest, tags, modules) is scanned.
+            bindings = [
+                {k: v for k, v in b.items() if not (b.get("type") == "secret_text" and k == "text")}
+                for b in row.metadata.get("bindings", [])
+            ]
+            out.append(json.dumps([{**row.metadata, "bindings": bindings}, row.tags]))
             for module in store.get_modules(ACCOUNT, namespace, row.name):
                 out.append(module.content.decode("utf-8", "replace"))
                 out.append(base64.b64encode(module.content).decode())
@@ -68,7 +87,20 @@ def test_tokens_never_appear_in_output_logs_errors_plans_or_requests(
         shown = capsys.readouterr().out.split()[0]  # shown once, by design
         assert len(shown) == 64
         customer_tokens.append(shown)
-    secrets = [API_TOKEN, WRONG_TOKEN, *customer_tokens]
+    # Customer secrets, age-encrypted in git: their decrypted values and the identity.
+    identity, recipient = generate_identity()
+    wrong_identity, _ = generate_identity()
+    _platform(repo, secrets={"recipients": [recipient]})
+    decrypted = {"acme-web.STRIPE_KEY": DECRYPTED[0], "globex-web.WEBHOOK_KEY": DECRYPTED[1]}
+    monkeypatch.setattr("sys.stdin", io.StringIO(DECRYPTED[0]))
+    assert (
+        main(["secret", "set", "acme", "--script", "acme-web", "STRIPE_KEY", "--repo", str(repo)])
+        == 0
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(DECRYPTED[1]))
+    assert main(["secret", "set", "globex", "WEBHOOK_KEY", "--repo", str(repo)]) == 0
+    monkeypatch.setenv("WFP_AGE_IDENTITY", identity)
+    secrets = [API_TOKEN, WRONG_TOKEN, *customer_tokens, *DECRYPTED, identity, wrong_identity]
 
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", API_TOKEN)
     monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", server.api_base)
@@ -99,15 +131,24 @@ def test_tokens_never_appear_in_output_logs_errors_plans_or_requests(
     server.set_faults(FaultConfig(drop=0.5, seed=3))
     assert main(["--debug", "plan", *r]) in (0, 1)
     server.set_faults(FaultConfig())
+    # A wrong identity fails the uploads of scripts with secrets, quoting nothing.
+    (repo / "customers" / "acme" / "w.mjs").write_text("export default {}; // v3\n")
+    monkeypatch.setenv("WFP_AGE_IDENTITY", wrong_identity)
+    assert main(["--debug", "apply", *r, "--auto-approve"]) == 1
+    monkeypatch.setenv("WFP_AGE_IDENTITY", identity)
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", WRONG_TOKEN)
     assert main(["--debug", "plan", *r]) == 1
     captured = capsys.readouterr()
     transcript += [captured.out, captured.err]
     assert "Error:" in captured.err  # the failures were reported...
     assert "acme-web" in captured.err
+    assert "secret STRIPE_KEY (scripts.acme-web.secrets.STRIPE_KEY) cannot be decrypted" in (
+        "\n".join(transcript)
+    )
 
     # ...and a separate process with --debug logging to its real stderr.
     env = {
+        "WFP_AGE_IDENTITY": identity,
         "CLOUDFLARE_API_TOKEN": API_TOKEN,
         "CLOUDFLARE_API_BASE_URL": server.api_base,
         "CLOUDFLARE_ACCOUNT_ID": ACCOUNT,
@@ -143,3 +184,5 @@ def test_tokens_never_appear_in_output_logs_errors_plans_or_requests(
     for token in customer_tokens:
         assert hashlib.sha256(token.encode()).hexdigest() in places["uploaded bundles"]
     assert any(r.fault == "drop" for r in server.requests())
+    # The decrypted secrets did reach the namespace, as secret_text bindings only.
+    assert _delivered_secrets(server) == decrypted

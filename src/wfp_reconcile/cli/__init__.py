@@ -24,6 +24,7 @@ from wfp_reconcile.errors import ConfigError, WfpError, redact
 from . import config_cmds, dev_cmd, git_cmds, local_cmds, plan_cmds, status_cmd  # noqa: F401
 from .group import cli
 from .output import redacted_output
+from .secret_cmds import secret as _secret_commands  # noqa: F401
 
 __all__ = ["cli", "main"]
 

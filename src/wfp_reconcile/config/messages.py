@@ -16,6 +16,8 @@ from typing import Any
 import pydantic
 from pydantic_core import ErrorDetails
 
+from wfp_reconcile.secrets.age import RECIPIENT_PATTERN
+
 from .model import D1_ID_PATTERN, SCRIPT_NAME_PATTERN
 from .yamlread import Loc, Position, YamlDoc
 
@@ -50,6 +52,7 @@ _PATTERN_MESSAGES = {
     r"^[A-Za-z_][A-Za-z0-9_]*$": (
         "must be an identifier (letters, digits and '_', not starting with a digit)"
     ),
+    RECIPIENT_PATTERN: "must be an age recipient: age1 followed by 58 characters (`age-keygen -y`)",
     D1_ID_PATTERN: (
         "must be a D1 database id, a UUID such as 0f4b5e2a-9c1d-4e7f-8a6b-3c2d1e0f9a8b "
         "(`wrangler d1 list` shows them), or ${D1_NAME} to read it from the environment"

@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from wfp_reconcile.secrets.fields import AgeRecipient, SecretMap
+
 __all__ = [
     "ADMIN_ONLY",
     "D1_ID_PATTERN",
@@ -40,6 +42,7 @@ __all__ = [
     "Routing",
     "Safety",
     "Script",
+    "SecretsConfig",
     "TailWorker",
     "Token",
     "customer_logpush",
@@ -218,6 +221,14 @@ class Safety(Model):
     """Largest fraction (0 to 1) of the managed scripts one apply may delete."""
 
 
+class SecretsConfig(Model):
+    """Who can decrypt customer secrets (docs/secrets.md)."""
+
+    recipients: tuple[AgeRecipient, ...] = ()
+    """age recipients (``age1...``) every secret is encrypted to: the platform's CI key
+    and, optionally, a break-glass key."""
+
+
 HostnameStr = Annotated[str, StringConstraints(min_length=1, max_length=253)]
 """A DNS name; its syntax, case and uniqueness are checked by config/rules/hostnames.py."""
 
@@ -285,6 +296,8 @@ class Platform(Model):
     """Git host logins allowed to change platform files."""
     max_bundle_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
     """Upper bound on one script's modules, in bytes (Cloudflare: 10 MB paid)."""
+    secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    """The age recipients customer secrets are encrypted to."""
     custom_hostnames: CustomHostnames | None = None
     """Customers' own domains (Cloudflare for SaaS custom hostnames); see docs/hostnames.md."""
 
@@ -395,6 +408,9 @@ class Script(Model):
     d1: Annotated[Mapping[VarName, D1DatabaseId], ADMIN_ONLY] = Field(default_factory=dict)
     """D1 databases bound to the script: binding name (``env.<name>``) -> database id
     (a UUID, or ``${D1_...}`` read from the environment)."""
+    secrets: SecretMap | None = None
+    """Encrypted secrets (``env.<NAME>``), over the customer's of the same name; when the
+    script or its customer has ``secrets``, git manages every secret of the script."""
     assets: Assets | None = None
     """Static assets served with the script (a directory of files)."""
     observability: Annotated[Observability | None, ADMIN_ONLY] = None
@@ -427,6 +443,9 @@ class Customer(Model):
     by default every tail Worker declared with ``all_scripts: true``."""
     logpush: Annotated[bool | None, ADMIN_ONLY] = None
     """Workers Logpush for this customer's scripts; the platform's ``logpush`` by default."""
+    # Not admin-only: a customer's secrets are its owners' to change (docs/secrets.md).
+    secrets: SecretMap | None = None
+    """Encrypted secrets (``env.<NAME>``) of every script of this customer."""
     # Like logpush: log volume costs the platform and the logs are the account's.
     observability: Annotated[Observability | None, ADMIN_ONLY] = None
     """Workers observability of this customer's scripts; the platform's by default."""

@@ -182,6 +182,11 @@ class ApplyTarget(Protocol):
     @property
     def management_tag(self) -> str: ...
 
+    @property
+    def secret_keys(self) -> Any:
+        """What decrypts declared secrets (``wfp_reconcile.secrets.delivery.SecretKeys``)."""
+        ...
+
     def item(self, change: Change) -> Any:
         """The desired item a create/update/adopt/retag change applies."""
         ...

@@ -27,8 +27,9 @@ from wfp_reconcile.config.model import (
 )
 from wfp_reconcile.errors import NotFoundError, WfpError
 from wfp_reconcile.outcome import Entry
+from wfp_reconcile.secrets.declared import script_secrets
+from wfp_reconcile.secrets.delivery import keep_bindings, marker_bindings, with_secrets
 from wfp_reconcile.worker import (
-    KEEP_BINDINGS,
     ActualWorker,
     DesiredWorker,
     WorkerKind,
@@ -84,6 +85,7 @@ def customer_script(
     modules += [
         module_of(repo, path, PurePosixPath(path).name) for path in platform.platform_modules
     ]
+    declared = script_secrets(customer, name, script)
     metadata: dict[str, Any] = {
         "main_module": script.main_module,
         "compatibility_date": script.compatibility_date or platform.compatibility_date,
@@ -92,8 +94,10 @@ def customer_script(
             if script.compatibility_flags is not None
             else platform.compatibility_flags
         ),
-        "bindings": _script_bindings(script),
-        "keep_bindings": list(KEEP_BINDINGS),
+        "bindings": sorted(
+            _script_bindings(script) + marker_bindings(declared), key=lambda b: str(b["name"])
+        ),
+        "keep_bindings": keep_bindings(declared),
         # Always explicit: an upload that leaves them out must not keep stale settings.
         "logpush": customer_logpush(platform, customer),
         "tail_consumers": tail_consumers(customer_tails(platform, customer)),
@@ -125,6 +129,7 @@ def customer_script(
         protect=script.protect,
         suspended=customer.suspended,
         assets=site,
+        secrets=declared,
     )
 
 
@@ -301,7 +306,10 @@ class ScriptKind(WorkerKindBase):
         )
 
     def _upload(self, target: ApplyTarget, worker: DesiredWorker) -> None:
-        target.client.upload_script(target.namespace, worker.name, worker.upload_with_tags())
+        upload = worker.upload_with_tags()
+        if worker.secrets:  # decrypted here, in memory, for this one upload
+            upload = with_secrets(upload, target.secret_keys.reveal(worker.secrets))
+        target.client.upload_script(target.namespace, worker.name, upload)
 
     def _retag(self, target: ApplyTarget, worker: DesiredWorker) -> None:
         target.client.put_script_tags(target.namespace, worker.name, worker.tags)

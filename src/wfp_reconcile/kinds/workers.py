@@ -15,6 +15,7 @@ from wfp_reconcile.change import Action, Change, FieldChange
 from wfp_reconcile.details import config_fields, value_key
 from wfp_reconcile.errors import NotFoundError, PlanError
 from wfp_reconcile.outcome import Entry
+from wfp_reconcile.secrets.planning import created_lines
 from wfp_reconcile.worker import FP_PREFIX, ActualWorker, DesiredWorker
 
 from .protocol import ApplyTarget, DiffContext, Phase
@@ -68,6 +69,10 @@ def new_worker(desired: DesiredWorker) -> Change:
         fields=(
             FieldChange(field="code", before=None, after=code),
             FieldChange(field="config", before=None, after=config),
+            *(
+                FieldChange(field=field, before=None, after=None, summary=summary)
+                for field, summary in created_lines(desired.secrets)
+            ),
         ),
     )
 

@@ -64,6 +64,7 @@ FAMILIES: tuple[str, ...] = (
     "bundles",
     "tokens",
     "dates",
+    "secret_values",
     "assets",
     "hostnames",
 )

@@ -91,6 +91,11 @@ function stableKey(value) {
   return "{" + Object.keys(value).sort().map((k) => JSON.stringify(k) + ":" + stableKey(value[k])).join(",") + "}";
 }
 
+async function sha256Hex(text) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function decodeBase64(b64) {
   const bin = atob(b64);
   const bytes = new Uint8Array(bin.length);
@@ -344,10 +349,12 @@ export class Namespace extends WorkerEntrypoint {
     for (const p of declared) if (Object.hasOwn(given, p)) params[p] = given[p];
     const limits = options?.limits;
     const d1 = d1Bindings(rec);
-    // The etag covers modules only: a changed D1 binding must load a new isolate too.
+    // The etag covers modules only: a changed D1 binding, variable or secret must load a
+    // new isolate too. Hashed, so no secret value is ever part of an isolate id.
     const d1Key = stableKey(Object.fromEntries(d1.map((b) => [b.name, b.id])));
     const assetsKey = stableKey(rec.assets?.config ?? null);
-    const id = `ns:${namespace}/${name}@${rec.etag}#${service ?? ""}#${stableKey(params)}#${d1Key}#${assetsKey}`;
+    const envKey = await sha256Hex(stableKey(plainEnv(rec)) + "#" + d1Key + "#" + assetsKey);
+    const id = `ns:${namespace}/${name}@${rec.etag}#${service ?? ""}#${stableKey(params)}#${envKey}`;
     const load = () => this.env.LOADER.get(id, async () => {
       const extra = service
         ? { globalOutbound: this.ctx.exports.Outbound({ props: { service, params } }) }
