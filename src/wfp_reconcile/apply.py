@@ -14,32 +14,18 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
-from enum import StrEnum
 from typing import Protocol
 
 from wfp_reconcile.bundle import ScriptUpload
+from wfp_reconcile.change import Action, Change
 from wfp_reconcile.cloudflare import ScriptInfo
-from wfp_reconcile.desired import (
-    NS_PREFIX,
-    DesiredState,
-    DesiredWorker,
-    WorkerKind,
-    namespace_tag,
-)
-from wfp_reconcile.diff import Action, Change
-from wfp_reconcile.errors import NotFoundError, PlanError, WfpError
+from wfp_reconcile.desired import DesiredState
+from wfp_reconcile.errors import PlanError, WfpError
+from wfp_reconcile.kinds import Inventory, Phase, kind
 
 __all__ = ["ApplyEvent", "ApplyResult", "OperationResult", "Phase", "PlanApplier", "phases"]
 
 logger = logging.getLogger(__name__)
-
-
-class Phase(StrEnum):
-    TAIL = "tail Workers"
-    OUTBOUND = "outbound Workers"
-    SCRIPTS = "customer scripts"
-    DISPATCHER = "dispatcher"
-    DELETES = "deletes"
 
 
 def phases(changes: Sequence[Change]) -> list[tuple[Phase, list[Change]]]:
@@ -50,14 +36,8 @@ def phases(changes: Sequence[Change]) -> list[tuple[Phase, list[Change]]]:
             continue
         if change.action is Action.DELETE:
             buckets[Phase.DELETES].append(change)
-        elif change.kind is WorkerKind.TAIL:
-            buckets[Phase.TAIL].append(change)
-        elif change.kind is WorkerKind.OUTBOUND:
-            buckets[Phase.OUTBOUND].append(change)
-        elif change.kind is WorkerKind.DISPATCHER:
-            buckets[Phase.DISPATCHER].append(change)
         else:
-            buckets[Phase.SCRIPTS].append(change)
+            buckets[kind(change.kind).phase].append(change)
     return [(phase, items) for phase, items in buckets.items() if items]
 
 
@@ -111,6 +91,8 @@ class ApplyEvent:
 @dataclasses.dataclass(frozen=True)
 class ApplyResult:
     results: tuple[OperationResult, ...]
+    inventory: Inventory | None = None
+    """What is deployed and ours after the apply (``kinds.outcome``), when known."""
 
     @property
     def succeeded(self) -> tuple[OperationResult, ...]:
@@ -132,7 +114,7 @@ class ApplyResult:
 
 
 class PlanApplier:
-    """Applies changes; ``visit_<action>`` does one change."""
+    """Applies changes phase by phase; each change's kind (``Kind.visit``) does it."""
 
     def __init__(
         self,
@@ -144,7 +126,9 @@ class PlanApplier:
         self.client = client
         self.desired = desired
         self.on_event = on_event
-        self._by_key = {(w.kind, w.name): w for w in desired.all()}
+        self._by_key: dict[tuple[str, str], object] = {
+            (k, item.name): item for k in desired.items for item in desired.items[k]
+        }
 
     def apply(self, changes: Sequence[Change]) -> ApplyResult:
         results: list[OperationResult] = []
@@ -178,75 +162,29 @@ class PlanApplier:
         return ApplyResult(tuple(results))
 
     def _run(self, change: Change) -> OperationResult:
-        visit = getattr(self, f"visit_{change.action.value}", None)
-        if visit is None:
+        target = kind(change.kind)
+        if not change.action.writes:
             raise PlanError(f"Unexpected action in plan: {change.action}")
         started = time.monotonic()
         try:
-            visit(change)
+            target.visit(change, self)
         except WfpError as exc:
             logger.info("%s %s failed: %s", change.action, change.name, exc)
             return OperationResult(change, exc.message, time.monotonic() - started)
         return OperationResult(change, None, time.monotonic() - started)
 
-    def _desired(self, change: Change) -> DesiredWorker:
+    # -- the ApplyTarget the kinds write through ----------------------------------------
+
+    @property
+    def namespace(self) -> str:
+        return self.desired.namespace
+
+    @property
+    def management_tag(self) -> str:
+        return self.desired.management_tag
+
+    def item(self, change: Change) -> object:
         try:
             return self._by_key[(change.kind, change.name)]
         except KeyError:
             raise PlanError(f"{change.kind} {change.name} is in the plan but not declared.")
-
-    def _upload(self, change: Change) -> None:
-        worker = self._desired(change)
-        upload = worker.upload_with_tags()
-        if worker.kind is WorkerKind.SCRIPT:
-            self.client.upload_script(self.desired.namespace, worker.name, upload)
-        else:
-            self.client.upload_worker(worker.name, upload)
-
-    visit_create = _upload
-    visit_update = _upload
-    visit_adopt = _upload
-
-    def _check_still_ours(self, change: Change) -> None:
-        """Refuse to retag or delete a Worker that lost our tags since the plan was read.
-
-        The plan saw the tags a moment (or, with a saved plan, hours) ago; re-reading them
-        right before the write closes that window for everything but a concurrent writer.
-        """
-        if change.kind is WorkerKind.SCRIPT:
-            tags = self.client.get_script_tags(self.desired.namespace, change.name)
-            ours = self.desired.management_tag in tags
-        else:
-            tags = self.client.get_worker_tags(change.name)
-            ours = self.desired.management_tag in tags and (
-                namespace_tag(self.desired.namespace) in tags
-                # A declared Worker from before namespace tags may be retagged, never deleted.
-                or (
-                    change.action is not Action.DELETE
-                    and not any(t.startswith(NS_PREFIX) for t in tags)
-                )
-            )
-        if not ours:
-            raise PlanError(
-                f"Refusing to {change.action.value} {change.kind.value} {change.name}: it no "
-                "longer carries this platform's management tags (someone else owns it now). "
-                "Make a new plan."
-            )
-
-    def visit_retag(self, change: Change) -> None:
-        worker = self._desired(change)
-        self._check_still_ours(change)
-        if worker.kind is WorkerKind.SCRIPT:
-            self.client.put_script_tags(self.desired.namespace, worker.name, worker.tags)
-        else:  # regular Worker tags travel with the upload
-            self.client.upload_worker(worker.name, worker.upload_with_tags())
-
-    def visit_delete(self, change: Change) -> None:
-        try:
-            self._check_still_ours(change)
-            if change.kind is WorkerKind.SCRIPT:
-                self.client.delete_script(self.desired.namespace, change.name)
-            else:
-                self.client.delete_worker(change.name)
-        except NotFoundError:
-            pass  # already gone (a re-run after a kill): the goal is reached

@@ -1,145 +1,126 @@
-"""Model -> desired state: what each managed Worker should be, with fingerprints.
+"""Model -> desired state: what each kind's items should be, by kind (pure).
 
-A fingerprint is SHA-256 over everything that decides what runs: module names,
-content types and bytes (the *code* half) and the normalized upload metadata
-without tags (the *config* half). Tags are inventory, not behaviour, so a change
-of plan or of user tags is a retag, never an upload.
+Each registered kind (``wfp_reconcile.kinds``) builds its own items; a derived kind (the
+dispatcher) is built from the inventory the others leave deployed. The Worker
+primitives (fingerprints, tags) live in ``wfp_reconcile.worker`` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
-from collections.abc import Iterable, Mapping, Sequence
-from enum import StrEnum
-from pathlib import PurePosixPath
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wfp_reconcile.bundle import Module, ScriptUpload, content_type_for
-from wfp_reconcile.config.model import (
-    Customer,
-    Limits,
-    OutboundWorker,
-    Platform,
-    PlatformRepo,
-    Script,
-    TailWorker,
-    customer_logpush,
-    customer_tails,
+from wfp_reconcile.config.model import PlatformRepo
+from wfp_reconcile.kinds import DesiredContext, Inventory, kinds
+from wfp_reconcile.kinds.regular import tail_worker_bindings
+from wfp_reconcile.kinds.rules import in_scope
+from wfp_reconcile.worker import (
+    FP_PREFIX,
+    KEEP_BINDINGS,
+    NS_PREFIX,
+    PLAN_PREFIX,
+    PROTECT_TAG,
+    DesiredWorker,
+    Fingerprint,
+    WorkerKind,
+    effective_limits,
+    fingerprint_upload,
+    namespace_tag,
+    own_tags,
+    parse_fingerprint_tag,
+    tail_consumers,
 )
 
 __all__ = [
+    "FP_PREFIX",
     "KEEP_BINDINGS",
+    "NS_PREFIX",
+    "PLAN_PREFIX",
     "PROTECT_TAG",
     "DesiredState",
     "DesiredWorker",
     "Fingerprint",
     "WorkerKind",
     "build_desired",
+    "derive",
+    "effective_limits",
     "fingerprint_upload",
+    "namespace_tag",
     "own_tags",
     "parse_fingerprint_tag",
     "tail_consumers",
     "tail_worker_bindings",
 ]
 
-# Secrets are set out of band (wrangler or the secrets API); without these an
-# upload would silently drop them.
-KEEP_BINDINGS = ("secret_key", "secret_text")
-PROTECT_TAG = "protected"
-FP_PREFIX = "fp-"
-PLAN_PREFIX = "plan-"
-NS_PREFIX = "ns-"
-_HALF = 16  # hex characters kept of each half in the tag: 64 bits each
-
-
-class WorkerKind(StrEnum):
-    """Where a Worker lives and in which phase it is applied."""
-
-    TAIL = "tail"
-    """A regular Worker that consumes trace events (applied first: others name it)."""
-    OUTBOUND = "outbound"
-    """A regular Worker used as an outbound (egress) Worker."""
-    SCRIPT = "script"
-    """A customer script in the dispatch namespace."""
-    DISPATCHER = "dispatcher"
-    """The platform's dispatch Worker (a regular Worker)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Fingerprint:
-    """The two halves of a content fingerprint, as hex digests."""
-
-    code: str
-    config: str
-
-    @property
-    def tag(self) -> str:
-        return f"{FP_PREFIX}{self.code[:_HALF]}{self.config[:_HALF]}"
-
-    @property
-    def short(self) -> str:
-        """The form stored in tags and compared against the namespace."""
-        return self.tag.removeprefix(FP_PREFIX)
-
-
-def parse_fingerprint_tag(tags: Iterable[str]) -> str | None:
-    """The short fingerprint carried by a tag set, if any."""
-    for tag in tags:
-        if tag.startswith(FP_PREFIX) and len(tag) == len(FP_PREFIX) + 2 * _HALF:
-            return tag.removeprefix(FP_PREFIX)
-    return None
-
-
-@dataclasses.dataclass(frozen=True)
-class DesiredWorker:
-    """One Worker as the repository wants it."""
-
-    kind: WorkerKind
-    name: str
-    customer: str | None
-    upload: ScriptUpload
-    """Metadata and modules, without tags (``upload_with_tags`` adds them)."""
-    fingerprint: Fingerprint
-    tags: tuple[str, ...]
-    protect: bool = False
-    suspended: bool = False
-
-    def upload_with_tags(self) -> ScriptUpload:
-        return ScriptUpload(
-            metadata={**self.upload.metadata, "tags": list(self.tags)},
-            modules=self.upload.modules,
-        )
-
-    @property
-    def config_summary(self) -> Mapping[str, Any]:
-        """The metadata fields shown in plans (no module bytes)."""
-        return {k: v for k, v in self.upload.metadata.items() if k != "keep_bindings"}
-
 
 @dataclasses.dataclass(frozen=True)
 class DesiredState:
-    """Every managed Worker the repository declares, by kind."""
+    """Every item the repository declares, by kind (limited to a --customer scope)."""
 
     namespace: str
     management_tag: str
-    outbound: tuple[DesiredWorker, ...]
-    """Regular Workers applied before the scripts: tail Workers first, then outbound ones."""
-    scripts: tuple[DesiredWorker, ...]
-    dispatcher: DesiredWorker | None
     commit: str | None
-    declared_names: frozenset[str] = frozenset()
-    """Every script name the repository declares, whatever the ``--customer`` scope: a
+    items: Mapping[str, tuple[Any, ...]]
+    """Desired items by kind name, in registry order."""
+    declared: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    """Every name declared in each name space (``Kind.space``), whatever the scope: a
     script that moved to a customer outside the scope must not look undeclared."""
 
-    def all(self) -> tuple[DesiredWorker, ...]:
-        tail = (self.dispatcher,) if self.dispatcher else ()
-        return self.outbound + self.scripts + tail
+    @classmethod
+    def of_workers(
+        cls,
+        namespace: str,
+        management_tag: str,
+        workers: Sequence[DesiredWorker],
+        *,
+        commit: str | None = None,
+    ) -> DesiredState:
+        """A desired state of Worker kinds only (for tests and tools)."""
+        items: dict[str, tuple[Any, ...]] = {}
+        for k in kinds():
+            items[k.name] = tuple(w for w in workers if w.kind == k.name)
+        declared: dict[str, frozenset[str]] = {}
+        for k in kinds():
+            declared[k.space] = declared.get(k.space, frozenset()) | {w.name for w in items[k.name]}
+        return cls(namespace, management_tag, commit, items, declared)
+
+    def of(self, kind: str) -> tuple[Any, ...]:
+        return self.items.get(kind, ())
+
+    def _workers(self, kind: WorkerKind) -> tuple[DesiredWorker, ...]:
+        return tuple(w for w in self.of(kind.value) if isinstance(w, DesiredWorker))
+
+    @property
+    def scripts(self) -> tuple[DesiredWorker, ...]:
+        return self._workers(WorkerKind.SCRIPT)
 
     @property
     def tail(self) -> tuple[DesiredWorker, ...]:
-        return tuple(w for w in self.outbound if w.kind is WorkerKind.TAIL)
+        return self._workers(WorkerKind.TAIL)
+
+    @property
+    def outbound(self) -> tuple[DesiredWorker, ...]:
+        """Regular Workers applied before the scripts: tail Workers first, then outbound."""
+        return self.tail + self._workers(WorkerKind.OUTBOUND)
+
+    @property
+    def dispatcher(self) -> DesiredWorker | None:
+        found = self._workers(WorkerKind.DISPATCHER)
+        return found[0] if found else None
+
+    @property
+    def declared_names(self) -> frozenset[str]:
+        """Every customer script name the repository declares, whatever the scope."""
+        return self.declared.get("namespace", frozenset())
+
+    def all(self) -> tuple[Any, ...]:
+        """Every item of every kind, in registry order."""
+        return tuple(item for k in self.items for item in self.items[k])
+
+    def workers(self) -> tuple[DesiredWorker, ...]:
+        return tuple(w for w in self.all() if isinstance(w, DesiredWorker))
 
     def script(self, name: str) -> DesiredWorker | None:
         for worker in self.scripts:
@@ -148,241 +129,54 @@ class DesiredState:
         return None
 
     def digest(self) -> str:
-        """Identifies this desired state; a saved plan records it."""
+        """Identifies this desired state over all kinds; a saved plan records it."""
         h = hashlib.sha256()
-        for worker in self.all():
-            h.update(f"{worker.kind}\0{worker.name}\0{worker.fingerprint.tag}\0".encode())
-            h.update("\0".join(worker.tags).encode() + b"\n")
+        for kind in self.items:
+            for item in self.items[kind]:
+                h.update(item.digest_line())
         return h.hexdigest()
 
 
-def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def fingerprint_upload(upload: ScriptUpload) -> Fingerprint:
-    """Fingerprint of an upload's modules (code) and its metadata minus tags (config)."""
-    code = hashlib.sha256()
-    for module in sorted(upload.modules, key=lambda m: m.name):
-        code.update(_canonical([module.name, module.content_type]))
-        code.update(hashlib.sha256(module.content).digest())
-    metadata = {k: v for k, v in upload.metadata.items() if k != "tags"}
-    config = hashlib.sha256(_canonical(metadata))
-    return Fingerprint(code=code.hexdigest(), config=config.hexdigest())
-
-
-def own_tags(
-    management_tag: str, customer: str, plan: str, fp: Fingerprint, *, protect: bool
-) -> tuple[str, ...]:
-    """The tags the reconciler puts on every customer script it manages."""
-    tags = [management_tag, customer, f"{PLAN_PREFIX}{plan}", fp.tag]
-    if protect:
-        tags.append(PROTECT_TAG)
-    return tuple(tags)
-
-
-def _bindings_for_vars(variables: Mapping[str, str | int | float | bool]) -> list[dict[str, Any]]:
-    bindings: list[dict[str, Any]] = []
-    for name in sorted(variables):
-        value = variables[name]
-        if isinstance(value, str):
-            bindings.append({"type": "plain_text", "name": name, "text": value})
-        else:
-            bindings.append({"type": "json", "name": name, "json": value})
-    return bindings
-
-
-def _script_bindings(script: Script) -> list[dict[str, Any]]:
-    """A customer script's vars and D1 databases, sorted by binding name (names are unique
-    across both, see config rules), so the fingerprint does not depend on YAML order."""
-    d1 = [{"type": "d1", "name": name, "id": db} for name, db in script.d1.items()]
-    # `id` is the field every Wrangler version sends; `database_id` is unconfirmed.
-    return sorted(_bindings_for_vars(script.vars) + d1, key=lambda b: str(b["name"]))
-
-
-def tail_consumers(names: Iterable[str]) -> list[dict[str, str]]:
-    """Upload metadata naming tail Workers (regular Workers of the same account)."""
-    return [{"service": name} for name in names]
-
-
-def effective_limits(repo: PlatformRepo, customer: Customer, script: Script) -> Limits:
-    """Script limits over customer limits over the platform's defaults."""
-    limits = repo.platform.default_limits
-    if customer.limits is not None:
-        limits = customer.limits.over(limits)
-    if script.limits is not None:
-        limits = script.limits.over(limits)
-    return limits
-
-
-def _module(repo: PlatformRepo, path: str, name: str) -> Module:
-    return Module(name=name, content=repo.files[path], content_type=content_type_for(name))
-
-
-def _customer_script(
-    repo: PlatformRepo, customer: Customer, name: str, script: Script
-) -> DesiredWorker:
-    platform = repo.platform
-    base = PurePosixPath("customers") / customer.id
-    modules = [_module(repo, str(base / script.main_module), script.main_module)]
-    modules += [_module(repo, str(base / extra), extra) for extra in script.modules]
-    modules += [_module(repo, path, PurePosixPath(path).name) for path in platform.platform_modules]
-    metadata: dict[str, Any] = {
-        "main_module": script.main_module,
-        "compatibility_date": script.compatibility_date or platform.compatibility_date,
-        "compatibility_flags": sorted(
-            script.compatibility_flags
-            if script.compatibility_flags is not None
-            else platform.compatibility_flags
-        ),
-        "bindings": _script_bindings(script),
-        "keep_bindings": list(KEEP_BINDINGS),
-        # Always explicit: an upload that leaves them out must not keep stale settings.
-        "logpush": customer_logpush(platform, customer),
-        "tail_consumers": tail_consumers(customer_tails(platform, customer)),
-    }
-    limits = effective_limits(repo, customer, script).given()
-    if limits:
-        metadata["limits"] = limits
-    upload = ScriptUpload(metadata=metadata, modules=tuple(modules))
-    fp = fingerprint_upload(upload)
-    tags = own_tags(platform.management_tag, customer.id, customer.plan, fp, protect=script.protect)
-    return DesiredWorker(
-        kind=WorkerKind.SCRIPT,
-        name=name,
-        customer=customer.id,
-        upload=upload,
-        fingerprint=fp,
-        tags=tags + tuple(script.tags),
-        protect=script.protect,
-        suspended=customer.suspended,
-    )
-
-
-def namespace_tag(namespace: str) -> str:
-    """The tag that ties a regular Worker to the platform of one dispatch namespace.
-
-    Regular Workers live in the account, not the namespace: two platforms in one account
-    (staging and production, say) share the management tag, so without this tag one
-    would see, and delete, the other's dispatcher and outbound Workers.
-    """
-    return f"{NS_PREFIX}{namespace}"
-
-
-def _regular_worker(
-    platform: Platform, kind: WorkerKind, name: str, upload: ScriptUpload
-) -> DesiredWorker:
-    fp = fingerprint_upload(upload)
-    return DesiredWorker(
-        kind=kind,
-        name=name,
-        customer=None,
-        upload=upload,
-        fingerprint=fp,
-        tags=(platform.management_tag, kind.value, namespace_tag(platform.namespace), fp.tag),
-    )
-
-
-def _plain_worker(
-    repo: PlatformRepo,
-    spec: OutboundWorker | TailWorker,
-    bindings: list[dict[str, Any]],
-) -> ScriptUpload:
-    platform = repo.platform
-    main_name = PurePosixPath(spec.main_module).name
-    modules = [_module(repo, spec.main_module, main_name)]
-    modules += [_module(repo, path, PurePosixPath(path).name) for path in spec.modules]
-    metadata: dict[str, Any] = {
-        "main_module": main_name,
-        "compatibility_date": spec.compatibility_date or platform.compatibility_date,
-        "compatibility_flags": sorted(spec.compatibility_flags),
-        "bindings": bindings,
-        "keep_bindings": list(KEEP_BINDINGS),
-    }
-    return ScriptUpload(metadata=metadata, modules=tuple(modules))
-
-
-def _outbound_workers(repo: PlatformRepo) -> tuple[DesiredWorker, ...]:
-    platform = repo.platform
-    return tuple(
-        _regular_worker(
-            platform,
-            WorkerKind.OUTBOUND,
-            name,
-            _plain_worker(repo, platform.outbound_workers[name], []),
-        )
-        for name in sorted(platform.outbound_workers)
-    )
-
-
-def tail_worker_bindings(repo: PlatformRepo) -> list[dict[str, Any]]:
-    """What every tail Worker is told about the platform, to read its trace events.
-
-    Trace events carry the script's tags; these say which of them are the reconciler's
-    own, so a tail Worker can find the customer id among them.
-    """
-    platform = repo.platform
-    values = {
-        "WFP_DISPATCHER": platform.dispatcher.name,
-        "WFP_MANAGEMENT_TAG": platform.management_tag,
-        "WFP_NAMESPACE": platform.namespace,
-    }
-    return [{"type": "plain_text", "name": k, "text": v} for k, v in sorted(values.items())]
-
-
-def _tail_workers(repo: PlatformRepo) -> tuple[DesiredWorker, ...]:
-    platform = repo.platform
-    bindings = tail_worker_bindings(repo)
-    return tuple(
-        _regular_worker(
-            platform,
-            WorkerKind.TAIL,
-            name,
-            _plain_worker(repo, platform.tail_workers[name], bindings),
-        )
-        for name in sorted(platform.tail_workers)
-    )
-
-
-def build_desired(repo: PlatformRepo, *, customers: Sequence[str] = ()) -> DesiredState:
+def build_desired(
+    repo: PlatformRepo, *, customers: Sequence[str] = (), inventory: Inventory | None = None
+) -> DesiredState:
     """Build the desired state of the repository.
 
     Args:
         repo: The validated repository.
-        customers: When given, only these customers' scripts are included (the
-            outbound Workers and the dispatcher always are: they serve everyone).
+        customers: When given, only these customers' items are included (the platform's
+            own items, outbound Workers and the dispatcher, always are: they serve everyone).
+        inventory: What is deployed and ours after the other kinds' changes (derived kinds
+            are built from it); ``None`` assumes everything declared is deployed.
 
     Returns:
-        The desired state, deterministic for the same repository.
+        The desired state, deterministic for the same inputs.
     """
-    from wfp_reconcile.dispatcher import build_dispatcher_upload
-
-    scope = set(customers)
-    all_scripts = [
-        _customer_script(repo, customer, name, script)
-        for customer in repo.customers
-        for name, script in sorted(customer.scripts.items())
-    ]
-    fingerprints = {w.name: w.fingerprint.short for w in all_scripts}
-    # The commit is shown by the dispatcher but must not force a re-upload on every
-    # commit, so the fingerprint is taken from the same manifest without it.
-    unstamped = build_dispatcher_upload(repo, fingerprints, None)
-    dispatcher = dataclasses.replace(
-        _regular_worker(
-            repo.platform,
-            WorkerKind.DISPATCHER,
-            repo.platform.dispatcher.name,
-            unstamped,
-        ),
-        upload=build_dispatcher_upload(repo, fingerprints, repo.commit),
-    )
-    scripts = tuple(w for w in all_scripts if not scope or w.customer in scope)
+    scope = frozenset(customers)
+    built: dict[str, tuple[Any, ...]] = {}
+    declared: dict[str, frozenset[str]] = {}
+    for kind in kinds():
+        items = tuple(kind.desired(DesiredContext(repo, built, inventory)))
+        built[kind.name] = items
+        declared[kind.space] = declared.get(kind.space, frozenset()) | {i.name for i in items}
     return DesiredState(
         namespace=repo.platform.namespace,
         management_tag=repo.platform.management_tag,
-        outbound=_tail_workers(repo) + _outbound_workers(repo),
-        scripts=scripts,
-        dispatcher=dispatcher,
         commit=repo.commit,
-        declared_names=frozenset(w.name for w in all_scripts),
+        items={
+            name: tuple(i for i in items if in_scope(i.customer, scope))
+            for name, items in built.items()
+        },
+        declared=declared,
     )
+
+
+def derive(desired: DesiredState, repo: PlatformRepo, inventory: Inventory) -> DesiredState:
+    """``desired`` with its derived kinds (the dispatcher) built from ``inventory``: what is
+    deployed and ours once the other kinds' changes are applied."""
+    items = dict(desired.items)
+    for kind in kinds():
+        if kind.derived:
+            ctx = DesiredContext(repo, items, inventory)
+            items[kind.name] = tuple(kind.desired(ctx))
+    return dataclasses.replace(desired, items=items)

@@ -3,21 +3,43 @@
 The fingerprint tag says *that* the configuration changed; the script's settings,
 read only for the scripts being updated, say *what*: compatibility date and flags,
 limits, Logpush, tail consumers and each binding. Values of variables are never shown,
-only a short hash of each (a deployed value may have been set out of band, and plans go into
-pull-request comments); secrets are not even listed, as they are kept across uploads.
+only a short *keyed* hash of each (a deployed value may have been set out of band, and plans
+go into pull-request comments): HMAC-SHA-256 under a key a reader of the comment does not
+have (``value_key``: derived from the Cloudflare API token the plan runs with), so a
+low-entropy value cannot be found by hashing guesses. Secrets are not even listed, as they
+are kept across uploads.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wfp_reconcile.desired import KEEP_BINDINGS, DesiredWorker
-from wfp_reconcile.diff import FieldChange
+from wfp_reconcile.change import FieldChange
+from wfp_reconcile.worker import KEEP_BINDINGS, DesiredWorker
 
-__all__ = ["config_fields", "merge_details"]
+__all__ = ["config_fields", "merge_details", "value_key"]
+
+_RUN_KEY = secrets.token_bytes(32)
+"""Without a token to derive a key from: a key of this process alone."""
+
+
+def value_key(api_token: str | None) -> bytes:
+    """The key variable values are hashed under in plans.
+
+    Derived from the API token, which planning has (a read-only one is enough) and a
+    reader of the pull-request comment or the artifact has not; the same token gives the
+    same hashes from plan to plan, so a reviewer sees when a value did not change. The key
+    is a one-way derivation: neither it nor the token can be read back from the hashes.
+    """
+    if not api_token:
+        return _RUN_KEY
+    return hashlib.sha256(b"wfp-reconcile plan value digest v1\0" + api_token.encode()).digest()
+
 
 _COMPARED = ("compatibility_date", "compatibility_flags", "limits", "logpush", "tail_consumers")
 _MAX_VALUE = 80
@@ -40,19 +62,19 @@ def _normalized(key: str, value: Any) -> Any:
     return value
 
 
-def _digest(value: Any) -> str:
+def _digest(value: Any, key: bytes) -> str:
     raw = json.dumps(value, sort_keys=True, ensure_ascii=False).encode()
-    return hashlib.sha256(raw).hexdigest()[:8]
+    return hmac.new(key, raw, hashlib.sha256).hexdigest()[:12]
 
 
-def _binding_value(binding: Mapping[str, Any]) -> str:
+def _binding_value(binding: Mapping[str, Any], key: bytes) -> str:
     # Variable values are shown as a short hash: the deployed value may have been set out
     # of band and plans end up in pull-request comments and CI artifacts.
     kind = str(binding.get("type", "?"))
     if kind == "plain_text":
-        return f"text #{_digest(binding.get('text'))}"
+        return f"text #{_digest(binding.get('text'), key)}"
     if kind == "json":
-        return f"json #{_digest(binding.get('json'))}"
+        return f"json #{_digest(binding.get('json'), key)}"
     if kind == "d1":
         return f"d1 {binding.get('id') or binding.get('database_id')}"
     if kind == "service":
@@ -60,20 +82,23 @@ def _binding_value(binding: Mapping[str, Any]) -> str:
     return kind
 
 
-def _bindings(value: Any) -> dict[str, str]:
+def _bindings(value: Any, key: bytes) -> dict[str, str]:
     out: dict[str, str] = {}
     for binding in value if isinstance(value, list) else []:
         if isinstance(binding, Mapping) and binding.get("type") not in KEEP_BINDINGS:
-            out[str(binding.get("name"))] = _binding_value(binding)
+            out[str(binding.get("name"))] = _binding_value(binding, key)
     return out
 
 
-def config_fields(desired: DesiredWorker, settings: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+def config_fields(
+    desired: DesiredWorker, settings: Mapping[str, Any], *, key: bytes = _RUN_KEY
+) -> tuple[FieldChange, ...]:
     """The settings that differ between what is deployed and what is desired.
 
     Args:
         desired: The Worker as the repository wants it.
         settings: Its current settings as ``GET …/settings`` returns them.
+        key: The key variable values are hashed under (``value_key``).
 
     Returns:
         One field per differing setting (``binding NAME`` per binding); empty when the
@@ -81,17 +106,19 @@ def config_fields(desired: DesiredWorker, settings: Mapping[str, Any]) -> tuple[
     """
     metadata = desired.upload.metadata
     fields: list[FieldChange] = []
-    for key in _COMPARED:
-        before = _normalized(key, settings.get(key))
-        after = _normalized(key, metadata.get(key))
+    for setting in _COMPARED:
+        before = _normalized(setting, settings.get(setting))
+        after = _normalized(setting, metadata.get(setting))
         if before != after:
             fields.append(
                 FieldChange(
-                    field=key, before=_show(settings.get(key)), after=_show(metadata.get(key))
+                    field=setting,
+                    before=_show(settings.get(setting)),
+                    after=_show(metadata.get(setting)),
                 )
             )
-    before_bindings = _bindings(settings.get("bindings"))
-    after_bindings = _bindings(metadata.get("bindings"))
+    before_bindings = _bindings(settings.get("bindings"), key)
+    after_bindings = _bindings(metadata.get("bindings"), key)
     for name in sorted(set(before_bindings) | set(after_bindings)):
         old, new = before_bindings.get(name), after_bindings.get(name)
         if old != new:

@@ -11,15 +11,16 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from wfp_reconcile import __version__
-from wfp_reconcile.actual import ActualState, fetch_actual
+from wfp_reconcile.actual import ActualState, read_actual
 from wfp_reconcile.apply import ApplyEvent, ApplyResult, PlanApplier
 from wfp_reconcile.cloudflare import CloudflareClient
 from wfp_reconcile.config.model import PlatformRepo
 from wfp_reconcile.d1mirror import MirrorResult, plan_mirror, sync_mirror
-from wfp_reconcile.desired import DesiredState, WorkerKind, build_desired
-from wfp_reconcile.details import config_fields, merge_details
+from wfp_reconcile.desired import DesiredState, build_desired, derive
+from wfp_reconcile.details import merge_details
 from wfp_reconcile.diff import Action, Change, FieldChange, compute_diff
 from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError, WfpError
+from wfp_reconcile.kinds import Inventory, after_apply, kind, kinds
 from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
 
 __all__ = ["PlannedRun", "ReconcileResult", "apply_plan", "plan_repo"]
@@ -36,7 +37,8 @@ class PlannedRun:
 
 @dataclasses.dataclass(frozen=True)
 class ReconcileResult(ApplyResult):
-    """An apply's operations and what the D1 mirror did (``None`` without a database)."""
+    """An apply's operations, what is deployed and ours afterwards, and what the D1 mirror
+    did (``None`` without a database)."""
 
     mirror: MirrorResult | None = None
 
@@ -75,19 +77,21 @@ def _with_config_details(
     ][:_DETAIL_LIMIT]
     if not wanted:
         return changes, 0
-    workers = {(w.kind, w.name): w for w in desired.all()}
+    items: dict[tuple[str, str], Any] = {
+        (k, item.name): item for k in desired.items for item in desired.items[k]
+    }
+    wanted = [c for c in wanted if (c.kind, c.name) in items]
 
-    def read(change: Change) -> dict[str, Any]:
-        if change.kind is WorkerKind.SCRIPT:
-            return client.get_script_settings(desired.namespace, change.name)
-        return client.get_worker_settings(change.name)
+    def read(change: Change) -> tuple[FieldChange, ...]:
+        return kind(change.kind).explain(
+            client, desired.namespace, change, items[(change.kind, change.name)]
+        )
 
-    details: dict[tuple[WorkerKind, str], tuple[FieldChange, ...]] = {}
+    details: dict[tuple[str, str], tuple[FieldChange, ...]] = {}
     for change, result in zip(wanted, client.map_concurrent(read, wanted), strict=True):
-        worker = workers.get((change.kind, change.name))
         # Details only explain a plan: a failed read leaves the fingerprint fields alone.
-        if isinstance(result, dict) and worker is not None:
-            details[(change.kind, change.name)] = config_fields(worker, result)
+        if isinstance(result, tuple):
+            details[(change.kind, change.name)] = result
     enriched = tuple(
         c.model_copy(update={"fields": merge_details(c.fields, details[(c.kind, c.name)])})
         if details.get((c.kind, c.name))
@@ -95,6 +99,30 @@ def _with_config_details(
         for c in changes
     )
     return enriched, len(wanted)
+
+
+def outcome(
+    repo: PlatformRepo,
+    desired: DesiredState,
+    actual: ActualState,
+    changes: Sequence[Change],
+    *,
+    failed: Collection[tuple[str, str]] = (),
+    derived: bool = True,
+) -> Inventory:
+    """What is deployed and ours after ``changes`` (``failed`` excepted): the one
+    definition the dispatcher, the D1 mirror, the apply summary and ``status`` read.
+
+    ``derived=False`` leaves out the derived kinds (the dispatcher is built from the rest).
+    """
+    return after_apply(
+        [k for k in kinds() if derived or not k.derived],
+        desired.items,
+        actual.items,
+        changes,
+        failed=failed,
+        known_customers=frozenset(c.id for c in repo.customers),
+    )
 
 
 def plan_repo(
@@ -121,31 +149,40 @@ def plan_repo(
     """
     _check_scope(repo, customers)
     desired = build_desired(repo, customers=customers)
-    actual = fetch_actual(
-        client,
-        namespace=desired.namespace,
-        management_tag=desired.management_tag,
-        declared_scripts=[w.name for w in desired.scripts],
-        declared_workers=[w.name for w in desired.all() if w.customer is None],
-    )
-    changes = compute_diff(
-        desired,
-        actual,
-        customers=customers,
-        suspended={c.id for c in repo.customers if c.suspended},
-        known_customers={c.id for c in repo.customers},
-        adopt=adopt,
-    )
-    if adopt:
-        # `adopt` takes over the named scripts and nothing else: the rest is for `apply`.
-        changes = tuple(c for c in changes if c.action is Action.ADOPT)
+    actual = read_actual(client, desired)
+    rules: dict[str, Any] = {
+        "customers": customers,
+        "suspended": {c.id for c in repo.customers if c.suspended},
+        "known_customers": {c.id for c in repo.customers},
+        "adopt": adopt,
+    }
+
+    def diff(state: DesiredState, only: Collection[str] | None = None) -> tuple[Change, ...]:
+        found = compute_diff(state, actual, only=only, **rules)
+        if not adopt:
+            return found
+        # `adopt` takes over the named scripts and nothing else (the rest is for `apply`),
+        # plus what follows from it: the dispatcher then routes the adopted scripts.
+        return tuple(c for c in found if c.action is Action.ADOPT or kind(c.kind).derived)
+
+    # Derived kinds (the dispatcher) follow from what the others leave deployed: diff
+    # those first, take stock assuming every write succeeds, then build the derived ones.
+    base = diff(desired, [k.name for k in kinds() if not k.derived])
+    desired = derive(desired, repo, outcome(repo, desired, actual, base, derived=False))
+    changes = diff(desired)
     detail_calls = 0
     if describe:
         changes, detail_calls = _with_config_details(client, desired, changes)
     settings = client.settings
     created_at = now_utc()
     mirror = (
-        plan_mirror(client, repo, desired, changes, customers=customers, now=created_at)
+        plan_mirror(
+            client,
+            repo,
+            outcome(repo, desired, actual, changes),
+            customers=customers,
+            now=created_at,
+        )
         if repo.platform.d1 is not None and describe
         else None
     )
@@ -173,6 +210,10 @@ def plan_repo(
         create_namespace=not actual.namespace_exists,
         d1=mirror,
     )
+    plan = plan.sealed()
+    # In memory only (never in a plan file): an apply right after planning uses the
+    # states the plan was computed from instead of reading them again.
+    plan.remember(desired, actual)
     return PlannedRun(plan=plan, desired=desired, actual=actual)
 
 
@@ -194,12 +235,13 @@ def apply_plan(
         allow_deletes: The exact number of deletes the user accepts beyond the
             ``platform.yaml`` safety limits.
         verify_state: Re-read the namespace and refuse if it changed since the plan
-            (always done for saved plans; skipped right after planning in-process).
+            (always done for a plan loaded from a file; skipped right after planning
+            in-process).
         on_event: Called after every operation.
 
     Returns:
-        The operations' results and, when platform.yaml names a D1 database, what the
-        mirror did (it runs last; see docs/d1.md).
+        The operations' results, what is deployed and ours afterwards and, when
+        platform.yaml names a D1 database, what the mirror did (it runs last; see docs/d1.md).
 
     Raises:
         StalePlanError: The repository, commit or namespace changed since the plan.
@@ -227,17 +269,18 @@ def apply_plan(
             f"The plan is for namespace {plan.namespace!r} of another account or namespace than "
             "platform.yaml names now; make a new plan."
         )
-    desired = build_desired(repo, customers=plan.customers)
-    if desired.digest() != plan.desired_digest:
-        raise StalePlanError(
-            "The repository changed since the plan was made (its desired state differs); "
-            "make a new plan."
-        )
-    if verify_state:
+    remembered = plan.remembered()
+    if verify_state or remembered is None:
         adopted = [c.name for c in plan.changes if c.action is Action.ADOPT]
         # Only the namespace's state and the changes matter here: skip the reads that
         # only explain a plan (settings, D1 rows; the mirror is recomputed when it syncs).
         current = plan_repo(repo, client, customers=plan.customers, adopt=adopted, describe=False)
+        desired, actual = current.desired, current.actual
+        if desired.digest() != plan.desired_digest:
+            raise StalePlanError(
+                "The repository changed since the plan was made (its desired state differs); "
+                "make a new plan."
+            )
         if current.plan.state_digest != plan.state_digest:
             raise StalePlanError(
                 f"The namespace {plan.namespace!r} changed since the plan was made; "
@@ -249,39 +292,42 @@ def apply_plan(
                 "The plan file's changes are not the ones the repository and the namespace "
                 "call for (was the file edited?); make a new plan."
             )
+    else:
+        # Right after planning: the namespace as the plan saw it, the repository as it is
+        # now (a change in between makes the plan stale, as it would a saved one).
+        actual = remembered[1]
+        desired = build_desired(repo, customers=plan.customers)
+        base = [c for c in plan.changes if not kind(c.kind).derived]
+        desired = derive(desired, repo, outcome(repo, desired, actual, base, derived=False))
+        if desired.digest() != plan.desired_digest:
+            raise StalePlanError(
+                "The repository changed since the plan was made (its desired state differs); "
+                "make a new plan."
+            )
     if plan.create_namespace:
         client.ensure_namespace(plan.namespace)
     result = PlanApplier(client, desired, on_event=on_event).apply(plan.changes)
-    return ReconcileResult(result.results, mirror=_mirror(plan, repo, client, desired, result))
+    missed = {(r.change.kind, r.change.name) for r in result.results if not r.ok}
+    inventory = outcome(repo, desired, actual, plan.changes, failed=missed)
+    return ReconcileResult(
+        result.results,
+        inventory=inventory,
+        mirror=_mirror(plan, repo, client, inventory),
+    )
 
 
 def _change_keys(changes: Sequence[Change]) -> list[tuple[str, str, str]]:
-    return sorted((c.action.value, c.kind.value, c.name) for c in changes)
+    return sorted((c.action.value, c.kind, c.name) for c in changes)
 
 
 def _mirror(
-    plan: Plan,
-    repo: PlatformRepo,
-    client: CloudflareClient,
-    desired: DesiredState,
-    result: ApplyResult,
+    plan: Plan, repo: PlatformRepo, client: CloudflareClient, inventory: Inventory
 ) -> MirrorResult | None:
     # Last, after deletes: deployed_scripts must record what is live now, so it runs
     # even when some operations failed (their rows are kept as they were).
     if repo.platform.d1 is None:
         return None
-    failed = {
-        r.change.name for r in result.results if not r.ok and r.change.kind is WorkerKind.SCRIPT
-    }
     try:
-        return sync_mirror(
-            client,
-            repo,
-            desired,
-            plan.changes,
-            customers=plan.customers,
-            failed=failed,
-            now=now_utc(),
-        )
+        return sync_mirror(client, repo, inventory, customers=plan.customers, now=now_utc())
     except WfpError as exc:
         return MirrorResult(migrations_applied=(), tables={}, write_requests=0, error=exc.message)

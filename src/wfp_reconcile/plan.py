@@ -9,18 +9,20 @@ module bytes, tokens or variable values.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
+from wfp_reconcile.change import Action, Change
 from wfp_reconcile.d1mirror.models import MirrorPlan
-from wfp_reconcile.desired import WorkerKind
-from wfp_reconcile.diff import Action, Change
 from wfp_reconcile.errors import PlanError, UnsafePlanError
+from wfp_reconcile.kinds import kind
 
 __all__ = [
     "PLAN_FORMAT_VERSION",
@@ -32,7 +34,8 @@ __all__ = [
     "save_plan",
 ]
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2
+"""2: changes of any registered kind, digests over all kinds."""
 
 
 class Summary(BaseModel):
@@ -80,7 +83,8 @@ class Estimate(BaseModel):
         requests_per_window: int,
         window_seconds: float,
     ) -> Estimate:
-        writes = sum(1 for c in changes if c.action.writes)
+        # Each kind knows what one change costs (an asset upload is more than one call).
+        writes = sum(kind(c.kind).cost(c) for c in changes)
         calls = writes + read_calls
         # The bucket starts full: only calls beyond one window's budget wait.
         beyond = max(0, calls - requests_per_window)
@@ -120,6 +124,27 @@ class Plan(BaseModel):
     """The dispatch namespace does not exist yet; apply creates it first."""
     d1: MirrorPlan | None = None
     """Row changes of the D1 mirror, when platform.yaml names a database."""
+    integrity: str = ""
+    """SHA-256 over everything else in the plan, computed when it was made: a plan file
+    whose content does not match is refused (``load_plan``)."""
+    _states: tuple[Any, Any] | None = PrivateAttr(default=None)
+
+    def content_digest(self) -> str:
+        content = self.model_dump(mode="json", exclude={"integrity"})
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def sealed(self) -> Plan:
+        """This plan with its integrity digest (plans leave ``plan_repo`` sealed)."""
+        return self.model_copy(update={"integrity": self.content_digest()})
+
+    def remember(self, desired: Any, actual: Any) -> None:
+        """Keep the states this plan was computed from, in memory only (a saved plan
+        never holds them: applying one reads the namespace again)."""
+        self._states = (desired, actual)
+
+    def remembered(self) -> tuple[Any, Any] | None:
+        return self._states
 
     @property
     def has_changes(self) -> bool:
@@ -164,7 +189,7 @@ def check_guards(
         )
     # The fraction is of the namespace's scripts; regular Workers (dispatcher, outbound,
     # tail) count towards the number of deletes but are not part of that population.
-    script_deletes = sum(1 for c in plan.deletes if c.kind is WorkerKind.SCRIPT)
+    script_deletes = sum(1 for c in plan.deletes if kind(c.kind).counted)
     fraction = (
         script_deletes / plan.actual_count if plan.actual_count else float(script_deletes > 0)
     )
@@ -203,9 +228,23 @@ def load_plan(path: Path) -> Plan:
             f"{PLAN_FORMAT_VERSION}. Make a new plan with `plan --out`."
         )
     try:
-        return Plan.model_validate(raw)
+        plan = Plan.model_validate(raw)
     except ValidationError as exc:
         raise PlanError(
             f"{path} is not a valid plan file ({exc.error_count()} problems); "
             "make a new one with `plan --out`."
         )
+    if not plan.integrity or plan.integrity != plan.content_digest():
+        raise PlanError(
+            f"{path} does not match the integrity digest `plan --out` wrote into it (was the "
+            "file edited?); a saved plan is applied exactly as reviewed or not at all. Make a "
+            "new plan."
+        )
+    if any(c.action is Action.ADOPT for c in plan.changes):
+        # `plan --out` never writes take-overs: a file that holds them was made by hand, and
+        # an unkeyed digest proves nothing against someone who can write the file.
+        raise PlanError(
+            f"{path} holds adopt entries, which `plan --out` never writes: taking over a "
+            "script is a platform admin's decision, made with `wfp-reconcile adopt NAME...`."
+        )
+    return plan

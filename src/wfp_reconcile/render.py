@@ -9,11 +9,13 @@ import itertools
 from collections.abc import Iterable
 
 from wfp_reconcile.apply import ApplyResult
+from wfp_reconcile.change import Action, Change
 from wfp_reconcile.d1mirror import MirrorResult, TableCounts
-from wfp_reconcile.desired import WorkerKind
-from wfp_reconcile.diff import Action, Change
 from wfp_reconcile.engine import ReconcileResult
+from wfp_reconcile.kinds import kind
+from wfp_reconcile.outcome import Inventory
 from wfp_reconcile.plan import Plan
+from wfp_reconcile.worker import WorkerKind
 
 __all__ = [
     "MARKDOWN_LIMIT",
@@ -41,9 +43,7 @@ COLORS = {"+": "green", "~": "yellow", "-": "red", "!": "magenta", "#": "cyan", 
 
 
 def _group_key(change: Change) -> str:
-    if change.kind is WorkerKind.SCRIPT:
-        return f"customer {change.customer or '(unknown)'}"
-    return "platform"
+    return kind(change.kind).group(change)
 
 
 def _grouped(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:
@@ -52,8 +52,7 @@ def _grouped(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:
 
 
 def _describe(change: Change) -> str:
-    label = change.kind.value if change.kind is not WorkerKind.SCRIPT else "script"
-    head = f"{SYMBOLS[change.action]} {label} {change.name}"
+    head = f"{SYMBOLS[change.action]} {kind(change.kind).label(change)}"
     if change.action is Action.RETAG:
         head += " (tags only)"
     return head
@@ -227,11 +226,11 @@ def render_apply_result(result: ApplyResult) -> str:
     for failed in result.failed:
         change = failed.change
         lines.append(
-            f"failed: {change.action.value} {change.kind.value} {change.name}: {failed.error}"
+            f"failed: {change.action.value} {kind(change.kind).label(change)}: {failed.error}"
         )
     ok, bad, waiting = len(result.succeeded), len(result.failed), len(result.not_attempted)
     if waiting:
-        names = ", ".join(f"{r.change.kind.value} {r.change.name}" for r in result.not_attempted)
+        names = ", ".join(kind(r.change.kind).label(r.change) for r in result.not_attempted)
         lines.append(f"not attempted until the failures are fixed: {names}")
     if mirror is not None and not mirror.ok and not bad:
         lines.append(
@@ -246,4 +245,19 @@ def render_apply_result(result: ApplyResult) -> str:
         )
     else:
         lines.append(f"Apply complete: {ok} operations succeeded.")
+    if result.inventory is not None:
+        lines.append(inventory_line(result.inventory))
     return "\n".join(lines)
+
+
+def inventory_line(inventory: Inventory) -> str:
+    """What is deployed and ours after the apply: the set the dispatcher routes (of the
+    declared scripts) and the D1 mirror records (``engine.outcome``)."""
+    scripts = inventory.of(WorkerKind.SCRIPT.value)
+    live = sum(1 for e in scripts.values() if e.declared)
+    kept = len(scripts) - live
+    others = sum(len(inventory.of(k)) for k in inventory.entries if k != WorkerKind.SCRIPT.value)
+    text = f"Deployed and ours: {live} customer scripts as declared"
+    if kept:
+        text += f", {kept} as an earlier apply left them"
+    return text + f"; {others} platform Workers."

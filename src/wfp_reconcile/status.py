@@ -14,13 +14,16 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from wfp_reconcile.actual import ActualState, StateReader, fetch_actual
+from wfp_reconcile.actual import ActualState, StateReader, read_actual
 from wfp_reconcile.config.model import PlatformRepo
 from wfp_reconcile.d1mirror import D1Executor, read_snapshot
 from wfp_reconcile.d1mirror.models import TableRows
 from wfp_reconcile.d1mirror.schema import DEPLOYED_SCRIPTS
 from wfp_reconcile.desired import DesiredState, build_desired
 from wfp_reconcile.errors import NotFoundError
+from wfp_reconcile.kinds import kind
+from wfp_reconcile.outcome import after_apply
+from wfp_reconcile.worker import WorkerKind
 
 __all__ = [
     "CustomerStatus",
@@ -142,16 +145,29 @@ def build_status(
     per_customer: dict[str, list[ScriptStatus]] = {
         c.id: [] for c in repo.customers if not scope or c.id in scope
     }
+    # What is deployed and ours now: the same inventory apply, the dispatcher and the D1
+    # mirror read (with no changes), so status and plan agree on what is whose.
+    inventory = after_apply(
+        [kind(WorkerKind.SCRIPT.value)],
+        desired.items,
+        actual.items,
+        (),
+        known_customers=frozenset(known),
+    ).of(WorkerKind.SCRIPT.value)
     for worker in desired.scripts:
+        entry = inventory.get(worker.name)
         live = actual.scripts.get(worker.name)
         declared_fp = worker.fingerprint.short
-        if live is None:
-            foreign = actual.unmanaged.get(worker.name)
+        if entry is not None and entry.customer == worker.customer:
+            deployed_fp = entry.fingerprint
+            state = Drift.IN_SYNC if deployed_fp == declared_fp else Drift.OUTDATED
+        else:
+            # Someone else's under this name (another team's script, or one deployed for
+            # another customer): the plan calls this a conflict, and so does status.
+            foreign = live if entry is not None else actual.unmanaged.get(worker.name)
             state = Drift.CONFLICT if foreign is not None else Drift.MISSING
             deployed_fp = foreign.fingerprint if foreign is not None else None
-        else:
-            deployed_fp = live.fingerprint
-            state = Drift.IN_SYNC if deployed_fp == declared_fp else Drift.OUTDATED
+            live = None
         commit, at = _deployed_info(rows, worker.name, deployed_fp) if live else (None, None)
         per_customer.setdefault(str(worker.customer), []).append(
             ScriptStatus(
@@ -165,10 +181,10 @@ def build_status(
             )
         )
     declared_names = {w.name for w in desired.scripts}
-    for name in sorted(actual.scripts):
+    for name in sorted(inventory):
         live = actual.scripts[name]
-        owner = live.customer(known) or "(unknown)"
-        if name in declared_names or not live.managed or (scope and owner not in scope):
+        owner = inventory[name].customer or "(unknown)"
+        if name in declared_names or (scope and owner not in scope):
             continue
         commit, at = _deployed_info(rows, name, live.fingerprint)
         per_customer.setdefault(owner, []).append(
@@ -238,14 +254,11 @@ def read_status(
     everything = build_desired(repo)
     desired = dataclasses.replace(
         everything,
-        scripts=tuple(w for w in everything.scripts if not scope or w.customer in scope),
+        items={
+            **everything.items,
+            "script": tuple(w for w in everything.scripts if not scope or w.customer in scope),
+        },
     )
-    actual = fetch_actual(
-        reader,
-        namespace=desired.namespace,
-        management_tag=desired.management_tag,
-        declared_scripts=[w.name for w in desired.scripts],
-        declared_workers=[],
-    )
+    actual = read_actual(reader, desired, only=("script",))
     deployed, note = _read_deployed(reader, repo)
     return build_status(repo, desired, actual, deployed=deployed, customers=customers, d1_note=note)

@@ -129,3 +129,7 @@ def apply_repo(
         return run("apply", "--repo", str(d1_repo.root), "--auto-approve", *extra)
 
     yield apply
+
+
+# After every successful CLI apply: dispatcher routes, D1 rows and the summary agree.
+from tests.engine.outcome_check import outcome_invariant  # noqa: E402, F401

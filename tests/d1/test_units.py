@@ -26,6 +26,9 @@ from wfp_reconcile.d1mirror.write import MAX_PARAMS, statements_for, write_chang
 from wfp_reconcile.desired import WorkerKind, build_desired
 from wfp_reconcile.diff import Action, Change
 from wfp_reconcile.errors import PlanError
+from wfp_reconcile.kinds import kinds
+from wfp_reconcile.outcome import after_apply, as_declared
+from wfp_reconcile.worker import ActualWorker
 
 from .conftest import D1Repo
 
@@ -124,7 +127,7 @@ def test_sync_twice_sends_only_reads_the_second_time(d1_repo, emulator_client):
     desired = build_desired(repo)
     spy = SpyD1(emulator_client)
 
-    first = sync_mirror(spy, repo, desired, (), now="2026-01-01T00:00:00Z")
+    first = sync_mirror(spy, repo, as_declared(kinds(), desired.items), now="2026-01-01T00:00:00Z")
     assert first.migrations_applied == (1, 2)
     assert {t: c.insert for t, c in first.tables.items()} == {
         "customers": 1,
@@ -133,7 +136,7 @@ def test_sync_twice_sends_only_reads_the_second_time(d1_repo, emulator_client):
         "deployed_scripts": 1,
     }
     spy.sql.clear()
-    second = sync_mirror(spy, repo, desired, (), now="2026-01-02T00:00:00Z")
+    second = sync_mirror(spy, repo, as_declared(kinds(), desired.items), now="2026-01-02T00:00:00Z")
     assert second.write_requests == 0
     assert all(c.total == 0 for c in second.tables.values())
     assert spy.writes == []
@@ -144,7 +147,7 @@ def test_a_customer_scoped_sync_leaves_other_customers_rows_alone(d1_repo, emula
     d1_repo.customer("acme", ["acme-web"])
     d1_repo.customer("globex", ["globex-site"])
     repo = load_repo_dir(d1_repo.root)
-    sync_mirror(emulator_client, repo, build_desired(repo), (), now="t")
+    sync_mirror(emulator_client, repo, as_declared(kinds(), build_desired(repo).items), now="t")
     d1_repo.edit_customer("globex", name="Renamed")
     d1_repo.edit_customer("acme", plan="advanced")
     repo = load_repo_dir(d1_repo.root)
@@ -152,8 +155,7 @@ def test_a_customer_scoped_sync_leaves_other_customers_rows_alone(d1_repo, emula
     result = sync_mirror(
         emulator_client,
         repo,
-        build_desired(repo, customers=["acme"]),
-        (),
+        as_declared(kinds(), build_desired(repo, customers=["acme"]).items),
         customers=["acme"],
         now="t",
     )
@@ -196,9 +198,19 @@ def test_deployed_rows_follow_what_is_live(d1_repo):
         _script_change(Action.DELETE, "gone"),
         _script_change(Action.DELETE, "undeletable"),
     ]
-    rows = deployed_rows(
-        desired, changes, existing, failed={"broken", "stuck", "undeletable"}, now="t1"
+    # The namespace holds what the rows say, except "vanished" (gone meanwhile).
+    actual = {
+        "script": {
+            name: ActualWorker(name, ("wfp-managed", "acme", f"fp-{row[2]}"), True)
+            for (name,), row in existing.items()
+            if name != "vanished"
+        }
+    }
+    failed = {("script", n) for n in ("broken", "stuck", "undeletable")}
+    inventory = after_apply(
+        kinds(), desired.items, actual, changes, failed=failed, known_customers=frozenset({"acme"})
     )
+    rows = deployed_rows(inventory, existing, commit=None, now="t1")
     assert rows[("ok",)] == existing[("ok",)]  # unchanged fingerprint: deployed_at kept
     assert rows[("new",)] == ("new", "acme", fp["new"], None, "t1")
     assert rows[("broken",)] == existing[("broken",)]  # upload failed: still the old code

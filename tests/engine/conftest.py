@@ -143,3 +143,7 @@ def run(capsys):
         return code, captured.out, captured.err
 
     return invoke
+
+
+# After every successful CLI apply: dispatcher routes, D1 rows and the summary agree.
+from .outcome_check import outcome_invariant  # noqa: E402, F401

@@ -66,3 +66,25 @@ def test_details_follow_the_config_field():
     config = FieldChange(field="config", before="c", after="d")
     detail = FieldChange(field="logpush", before="false", after="true")
     assert merge_details((code, config), (detail,)) == (code, config, detail)
+
+
+def test_variable_values_are_hashed_under_a_key_not_guessable_from_the_plan():
+    import hashlib
+    import json
+
+    from wfp_reconcile.details import value_key
+
+    desired = _worker({"bindings": [{"type": "plain_text", "name": "PIN", "text": "1234"}]})
+    settings = {"bindings": [{"type": "plain_text", "name": "PIN", "text": "0000"}]}
+    (field,) = config_fields(desired, settings, key=value_key("token-of-this-run"))
+    shown = (field.before or "").removeprefix("text #")
+    # Unkeyed, a 4-digit PIN is found by hashing 10,000 guesses; keyed, no guess matches.
+    guesses = {
+        hashlib.sha256(json.dumps(f"{n:04}").encode()).hexdigest()[: len(shown)]
+        for n in range(10_000)
+    }
+    assert shown not in guesses
+    # The same token gives the same hash from plan to plan; another token another one.
+    (again,) = config_fields(desired, settings, key=value_key("token-of-this-run"))
+    (other,) = config_fields(desired, settings, key=value_key("another-token"))
+    assert again == field and other.before != field.before

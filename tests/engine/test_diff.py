@@ -44,7 +44,7 @@ def _worker(
 
 
 def _desired(*workers: DesiredWorker) -> DesiredState:
-    return DesiredState("ns", MGMT, (), tuple(workers), None, None)
+    return DesiredState.of_workers("ns", MGMT, workers)
 
 
 def _actual(
@@ -55,7 +55,7 @@ def _actual(
         if isinstance(w, DesiredWorker):
             w = ActualWorker(w.name, w.tags, True)
         scripts[w.name] = w
-    return ActualState("ns", scripts, {u.name: u for u in unmanaged}, {}, True, 1)
+    return ActualState.of_workers("ns", {**scripts, **{u.name: u for u in unmanaged}})
 
 
 def _actions(changes) -> list[tuple[str, str]]:

@@ -74,7 +74,8 @@ def http(endpoints: InternalEndpoints) -> Iterator[httpx.Client]:
         endpoints.put_namespaced(ACCOUNT, NAMESPACE, worker.name, worker.upload_with_tags())
     assert desired.dispatcher is not None
     fingerprints = {w.name: w.fingerprint.short for w in desired.scripts}
-    upload = build_dispatcher_upload(repo, fingerprints, "c1", {"shop.example.com": "shop-site"})
+    routes = {"shop.example.com": "shop-site"}
+    upload = build_dispatcher_upload(repo, fingerprints, "c1", hostnames=routes)
     endpoints.put_worker(ACCOUNT, desired.dispatcher.name, upload)
     settings = RuntimeSettings(
         emulator_url=endpoints.url,

@@ -115,7 +115,7 @@ def _progress(total: int) -> Iterator[Callable[[ApplyEvent], None]]:
         change = event.result.change
         status = "ok" if event.result.ok else f"FAILED: {event.result.error}"
         click.echo(
-            f"[{event.done}/{event.total}] {change.action.value} {change.kind.value} "
+            f"[{event.done}/{event.total}] {change.action.value} {change.kind} "
             f"{change.name}: {status}",
             err=True,
         )

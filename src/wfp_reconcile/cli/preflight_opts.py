@@ -88,7 +88,7 @@ def check_plan(run: PlannedRun, loaded: PlatformRepo, fmt: str, repo: Path) -> b
     from wfp_reconcile.diff import Action
 
     uploads = {
-        (c.kind.value, c.name)
+        (c.kind, c.name)
         for c in run.plan.changes
         if c.action in (Action.CREATE, Action.UPDATE, Action.ADOPT)
     }

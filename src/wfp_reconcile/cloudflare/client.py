@@ -311,6 +311,20 @@ class CloudflareClient:
             json_body={"enabled": True},
         )
 
+    def set_workers_dev(self, name: str, enabled: bool) -> None:
+        """Serve the Worker on workers.dev, or stop (``POST …/subdomain`` ``{"enabled"}``)."""
+        self._call(
+            "enable_subdomain",
+            "POST",
+            f"{self._worker(name)}/subdomain",
+            json_body={"enabled": enabled},
+        )
+
+    def get_workers_dev(self, name: str) -> bool:
+        """Whether the Worker is served on workers.dev (``GET …/scripts/{name}/subdomain``)."""
+        result = self._call("get_script_subdomain", "GET", f"{self._worker(name)}/subdomain").result
+        return bool((result or {}).get("enabled"))
+
     def get_workers_subdomain(self) -> str | None:
         """The account's workers.dev subdomain, or ``None`` when none is set up."""
         try:

@@ -6,8 +6,8 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 
 from wfp_reconcile.config.model import PlatformRepo
-from wfp_reconcile.desired import DesiredState, WorkerKind, effective_limits
-from wfp_reconcile.diff import Change
+from wfp_reconcile.outcome import Inventory
+from wfp_reconcile.worker import WorkerKind, effective_limits
 
 from .models import Row, SqlValue, TableRows
 from .schema import CUSTOMER_TOKENS, CUSTOMERS, DEPLOYED_SCRIPTS, SCRIPT_SETTINGS, Table
@@ -62,61 +62,48 @@ def repo_rows(repo: PlatformRepo, *, customers: Collection[str] = ()) -> dict[st
 
 
 def deployed_rows(
-    desired: DesiredState,
-    changes: Sequence[Change],
+    inventory: Inventory,
     existing: TableRows,
     *,
-    failed: Collection[str] = (),
+    customers: Collection[str] = (),
+    commit: str | None,
     now: str,
 ) -> TableRows:
-    """The ``deployed_scripts`` rows after applying ``changes``.
+    """The ``deployed_scripts`` rows of what is deployed and ours (``inventory``).
 
-    A row records what wfp-reconcile put live: a declared script is live with its
-    desired fingerprint when the plan had nothing to do for it or its upload
-    succeeded. A row keeps its commit and ``deployed_at`` while its fingerprint stays
-    the same. Scripts the apply did not change for sure (failed, skipped, conflicting,
-    protected) keep whatever row they had; a row goes when its delete succeeded or
-    when the script is neither declared nor in the plan (it is gone from the namespace).
+    One row per customer script in the inventory (within the ``customers`` scope): a
+    script live as declared gets its desired fingerprint, keeping its commit and
+    ``deployed_at`` while the fingerprint stays the same; one the apply did not put live
+    (failed, skipped, protected) keeps the row it had. No other rows: a script gone from
+    the namespace, or not ours, has none.
 
     Args:
-        desired: The desired state (already limited to the run's customers).
-        changes: The plan's changes.
+        inventory: What is deployed and ours after the apply (``engine.outcome``).
         existing: The rows read from D1 (already limited to the run's customers).
-        failed: Names of scripts whose operation failed.
+        customers: The run's scope (every customer when empty).
+        commit: The commit the apply was made from (``None`` for a work tree).
         now: The timestamp written for new deployments.
     """
-    by_name = {c.name: c for c in changes if c.kind is WorkerKind.SCRIPT}
-    failed_names = set(failed)
+    scope = set(customers)
     columns = DEPLOYED_SCRIPTS.columns
     fp_at, commit_at, at_at = (
         columns.index(c) for c in ("fingerprint", "commit_sha", "deployed_at")
     )
     out: dict[tuple[SqlValue, ...], Row] = {}
-    for worker in desired.scripts:
-        key: tuple[SqlValue, ...] = (worker.name,)
+    for name, entry in inventory.of(WorkerKind.SCRIPT.value).items():
+        if scope and entry.customer not in scope:
+            continue
+        key: tuple[SqlValue, ...] = (name,)
         old = existing.get(key)
-        change = by_name.get(worker.name)
-        live = change is None or (change.action.writes and worker.name not in failed_names)
-        if not live:
-            if old is not None:
-                out[key] = old
-            continue
-        fingerprint = worker.fingerprint.short
-        if old is not None and old[fp_at] == fingerprint:
-            out[key] = (worker.name, worker.customer, fingerprint, old[commit_at], old[at_at])
+        if old is not None and not entry.declared:
+            out[key] = old  # not put live by this apply: the row stays as it was
+        elif old is not None and old[fp_at] == entry.fingerprint:
+            out[key] = (name, entry.customer, entry.fingerprint, old[commit_at], old[at_at])
         else:
-            out[key] = (worker.name, worker.customer, fingerprint, desired.commit, now)
-    declared = {w.name for w in desired.scripts}
-    for key, old in existing.items():
-        name = str(key[0])
-        if name in declared:
-            continue
-        change = by_name.get(name)
-        if change is None:
-            continue
-        if change.action.writes and name not in failed_names:
-            continue  # deleted
-        out[key] = old
+            # Live now with this fingerprint; one this run did not put live (ours, deployed
+            # before the mirror existed) has no known commit.
+            recorded = commit if entry.declared else None
+            out[key] = (name, entry.customer, entry.fingerprint, recorded, now)
     return out
 
 

@@ -7,12 +7,11 @@ change sends no write at all.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 
 from wfp_reconcile.config.model import D1Database, PlatformRepo
-from wfp_reconcile.desired import DesiredState
-from wfp_reconcile.diff import Change
 from wfp_reconcile.errors import NotFoundError, PlanError
+from wfp_reconcile.outcome import Inventory
 
 from .migrate import apply_migrations, pending_migrations
 from .models import D1Executor, MirrorPlan, MirrorResult, TableRows
@@ -46,19 +45,22 @@ def _read(db: D1Executor, repo: PlatformRepo) -> Snapshot:
 
 def row_changes(
     repo: PlatformRepo,
-    desired: DesiredState,
-    changes: Sequence[Change],
+    inventory: Inventory,
     rows: Mapping[str, TableRows],
     *,
     customers: Collection[str] = (),
-    failed: Collection[str] = (),
     now: str,
 ) -> tuple[RowChange, ...]:
-    """The row changes that bring ``rows`` (as read) in step with the repository (pure)."""
+    """The row changes that bring ``rows`` (as read) in step with the repository and with
+    what is deployed and ours (pure)."""
     scoped = {t.name: in_scope(t, rows.get(t.name, {}), customers) for t in TABLES}
     wanted = dict(repo_rows(repo, customers=customers))
     wanted[DEPLOYED_SCRIPTS.name] = deployed_rows(
-        desired, changes, scoped[DEPLOYED_SCRIPTS.name], failed=failed, now=now
+        inventory,
+        scoped[DEPLOYED_SCRIPTS.name],
+        customers=customers,
+        commit=repo.commit,
+        now=now,
     )
     out: list[RowChange] = []
     for table in TABLES:
@@ -69,20 +71,20 @@ def row_changes(
 def plan_mirror(
     db: D1Executor,
     repo: PlatformRepo,
-    desired: DesiredState,
-    changes: Sequence[Change],
+    inventory: Inventory,
     *,
     customers: Collection[str] = (),
     now: str,
 ) -> MirrorPlan:
-    """What an apply of ``changes`` would do to the mirror, assuming every operation succeeds.
+    """What an apply would do to the mirror, given what it leaves deployed (``inventory``
+    at plan time assumes every operation succeeds).
 
     Reads only. Raises ``PlanError`` when the database is missing or its schema is
     from another wfp-reconcile.
     """
     snapshot = _read(db, repo)
     pending = pending_migrations(snapshot.schema)
-    planned = row_changes(repo, desired, changes, snapshot.rows, customers=customers, now=now)
+    planned = row_changes(repo, inventory, snapshot.rows, customers=customers, now=now)
     return MirrorPlan(
         database=_database(repo).name,
         pending_migrations=tuple(m.version for m in pending),
@@ -93,11 +95,9 @@ def plan_mirror(
 def sync_mirror(
     db: D1Executor,
     repo: PlatformRepo,
-    desired: DesiredState,
-    changes: Sequence[Change],
+    inventory: Inventory,
     *,
     customers: Collection[str] = (),
-    failed: Collection[str] = (),
     now: str,
 ) -> MirrorResult:
     """Migrate the schema and write the rows that differ, after the namespace was applied.
@@ -105,10 +105,8 @@ def sync_mirror(
     Args:
         db: The Cloudflare client.
         repo: The repository the apply was made from.
-        desired: Its desired state (limited to ``customers``).
-        changes: The changes that were applied.
+        inventory: What is deployed and ours after the apply (failures included).
         customers: The run's ``--customer`` scope; other customers' rows are left alone.
-        failed: Names of scripts whose operation failed (their rows are kept as they were).
         now: Timestamp for new ``deployed_at`` values and migration records.
 
     Raises:
@@ -121,9 +119,7 @@ def sync_mirror(
     applied = apply_migrations(db, d1.database_id, snapshot.schema, now=now)
     if applied:  # the tables (or their columns) are new: read what is there now
         snapshot = _read(db, repo)
-    planned = row_changes(
-        repo, desired, changes, snapshot.rows, customers=customers, failed=failed, now=now
-    )
+    planned = row_changes(repo, inventory, snapshot.rows, customers=customers, now=now)
     requests = write_changes(db, d1.database_id, planned)
     return MirrorResult(
         migrations_applied=applied,

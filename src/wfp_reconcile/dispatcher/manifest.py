@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from wfp_reconcile.config.model import (
@@ -19,7 +19,7 @@ from wfp_reconcile.config.model import (
     customer_logpush,
     customer_tails,
 )
-from wfp_reconcile.desired import effective_limits
+from wfp_reconcile.worker import effective_limits
 
 __all__ = [
     "CUSTOMER_ID_PARAM",
@@ -105,10 +105,22 @@ def build_manifest(
     repo: PlatformRepo,
     fingerprints: Mapping[str, str],
     commit: str | None,
+    *,
+    routed: Collection[str] | None = None,
     hostnames: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The manifest as plain JSON data. ``hostnames`` (customer hostname -> script) are
-    the custom hostnames deployed and ours (``wfp_reconcile.hostnames.reconcile``)."""
+    """The manifest as plain JSON data.
+
+    Args:
+        repo: The repository (customers, access modes, limits, outbound parameters).
+        fingerprints: Deployed fingerprint per script (shown to customers).
+        commit: The commit the platform was applied from.
+        routed: The scripts to route: the engine passes what is deployed and ours after
+            the apply (``kinds.outcome``); ``None`` routes every declared script.
+        hostnames: Customer hostname -> script, for hostnames deployed and ours
+            (``kinds.hostname.routed_hostnames``); only routed scripts keep theirs.
+    """
+    wanted = None if routed is None else frozenset(routed)
     dispatcher = repo.platform.dispatcher
     customers: dict[str, Any] = {}
     scripts: dict[str, Any] = {}
@@ -125,6 +137,8 @@ def build_manifest(
         }
         binding, outbound = _outbound(repo, customer)
         for name in sorted(customer.scripts):
+            if wanted is not None and name not in wanted:
+                continue
             script = customer.scripts[name]
             entry: dict[str, Any] = {
                 "customer": customer.id,

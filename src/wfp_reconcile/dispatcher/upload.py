@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from importlib import resources
 from typing import Any
 
 from wfp_reconcile.bundle import Module, ScriptUpload
 from wfp_reconcile.config.model import PlatformRepo, dispatcher_logpush, dispatcher_tails
-from wfp_reconcile.desired import KEEP_BINDINGS
+from wfp_reconcile.worker import KEEP_BINDINGS
 
 from .manifest import (
     CUSTOMER_ID_PARAM,
@@ -71,15 +71,20 @@ def build_dispatcher_upload(
     repo: PlatformRepo,
     fingerprints: Mapping[str, str],
     commit: str | None,
+    *,
+    routed: Collection[str] | None = None,
     hostnames: Mapping[str, str] | None = None,
 ) -> ScriptUpload:
     """The dispatch Worker's complete upload, deterministic for equal inputs.
 
-    ``fingerprints`` maps each declared customer script to its content fingerprint. The
-    metadata carries no ``tags``: the engine adds them.
+    ``fingerprints`` maps customer scripts to their deployed content fingerprint;
+    ``routed`` names the scripts the manifest routes (every declared one when ``None``).
+    The metadata carries no ``tags``: the engine adds them.
     """
     platform = repo.platform
-    manifest = manifest_bytes(build_manifest(repo, fingerprints, commit, hostnames))
+    manifest = manifest_bytes(
+        build_manifest(repo, fingerprints, commit, routed=routed, hostnames=hostnames)
+    )
     modules = (
         Module(MAIN_MODULE, template_source(MAIN_MODULE), _JS),
         *(Module(name, template_source(name), _JS) for name in TEMPLATE_MODULES[1:]),
