@@ -134,6 +134,11 @@ def test_dev_serves_reapplies_changes_within_5s_and_leaves_no_process_on_sigterm
         missing = http.get("/studio-site/nowhere")
         assert missing.status_code == 404 and "Not found" in missing.text
         assert http.get("/studio-site/api/time").json()["now"]
+        # The example's custom hostname (docs/hostnames.md): the Host header picks the script.
+        shop = http.get("/", headers={"Host": "shop.example.com"})
+        assert shop.status_code == 200 and PLATFORM_TEXT in shop.text
+        assert shop.headers["x-wfp-script"] == "basic-hello"
+        assert http.get("/", headers={"Host": "unknown.example.com"}).status_code == 404
 
         script = example_repo / "customers" / "basic" / "basic-hello.mjs"
         script.write_text(

@@ -106,9 +106,9 @@ def build_manifest(
     repo: PlatformRepo,
     fingerprints: Mapping[str, str],
     commit: str | None,
-    hostnames: Mapping[str, str] | None = None,
     *,
     routed: Collection[str] | None = None,
+    hostnames: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The manifest as plain JSON data.
 
@@ -120,6 +120,8 @@ def build_manifest(
             (``wfp_reconcile.hostnames.reconcile``).
         routed: The scripts to route: the engine passes what is deployed and ours after
             the apply (``wfp_reconcile.outcome``); ``None`` routes every declared script.
+        hostnames: Customer hostname -> script, for hostnames deployed and ours
+            (``kinds.hostname.routed_hostnames``); only routed scripts keep theirs.
     """
     wanted = None if routed is None else frozenset(routed)
     dispatcher = repo.platform.dispatcher

@@ -71,9 +71,9 @@ def build_dispatcher_upload(
     repo: PlatformRepo,
     fingerprints: Mapping[str, str],
     commit: str | None,
-    hostnames: Mapping[str, str] | None = None,
     *,
     routed: Collection[str] | None = None,
+    hostnames: Mapping[str, str] | None = None,
 ) -> ScriptUpload:
     """The dispatch Worker's complete upload, deterministic for equal inputs.
 
@@ -82,7 +82,9 @@ def build_dispatcher_upload(
     The metadata carries no ``tags``: the engine adds them.
     """
     platform = repo.platform
-    manifest = manifest_bytes(build_manifest(repo, fingerprints, commit, hostnames, routed=routed))
+    manifest = manifest_bytes(
+        build_manifest(repo, fingerprints, commit, routed=routed, hostnames=hostnames)
+    )
     modules = (
         Module(MAIN_MODULE, template_source(MAIN_MODULE), _JS),
         *(Module(name, template_source(name), _JS) for name in TEMPLATE_MODULES[1:]),

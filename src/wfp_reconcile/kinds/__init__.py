@@ -9,6 +9,7 @@ from __future__ import annotations
 from wfp_reconcile.outcome import Entry, Inventory, after_apply
 
 from .dispatcher import DispatcherKind
+from .hostname import HostnameKind
 from .protocol import (
     ApplyTarget,
     DesiredContext,
@@ -45,4 +46,5 @@ __all__ = [
 register(TailKind())
 register(OutboundKind())
 register(ScriptKind())
+register(HostnameKind())
 register(DispatcherKind())
