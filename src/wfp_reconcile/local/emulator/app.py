@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from wfp_reconcile.errors import register_secret
+from wfp_reconcile.preflight.upload_gate import warm_up
 
 from .api import API_PREFIX, CloudflareApi
 from .d1 import D1Engine
@@ -41,6 +42,7 @@ def create_app(
     when the app shuts down.
     """
     register_secret(api_token)
+    warm_up()  # uploads are loaded in workerd, as Cloudflare does (docs/preflight.md)
     state = EmulatorState(
         store=Store(state_dir),
         d1=D1Engine(state_dir),

@@ -19,6 +19,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from wfp_reconcile.preflight.upload_gate import rejected_upload
+
 from .d1 import D1Error, split_statements
 from .formdata import FormDataError, parse_form_data
 from .responses import ok, public_bindings, script_object, settings_object
@@ -183,6 +185,8 @@ async def _upload(
     except FormDataError as exc:
         raise ApiProblem(400, 10026, f"Could not parse the multipart body: {exc}.")
     upload = parse_upload(parts, max_bytes=state.max_script_bytes)
+    if (failure := await rejected_upload(upload.metadata, upload.modules)) is not None:
+        raise ApiProblem(400, 10021, failure)  # Cloudflare's answer when it does not start
     previous = state.store.get_script(account, namespace, name)
     metadata = _merge_kept_bindings(upload.metadata, previous)
     row = state.store.put_script(account, namespace, name, metadata, upload.modules, upload.tags)
