@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import queue
-import shutil
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
@@ -52,11 +51,11 @@ _MAX_BATCH = 100
 
 
 def gate_enabled(env: Mapping[str, str] | None = None) -> bool:
-    """On unless turned off, when Node.js and the pinned runtime are installed."""
+    """On unless turned off, when the pinned runtime (workerd) is installed."""
     env = os.environ if env is None else env
     if _disabled or env.get("WFP_EMULATOR_PREFLIGHT", "1") == "0":
         return False
-    return shutil.which("node") is not None and _is_installed(install_dir())
+    return _is_installed(install_dir())
 
 
 def _shared_session() -> PreflightSession | None:
