@@ -235,7 +235,7 @@ CASES = [
     pytest.param(
         edit(B, "    main_module: hello.mjs", "    main_module: hello.mjs\n    tags: [plan-gold]"),
         "customers/beta/customer.yaml:7:12: tag 'plan-gold' starts with a reserved prefix "
-        "('fp-' or 'plan-'); choose another tag",
+        "('fp-', 'plan-' or 'as-'); choose another tag",
         id="reserved-tag-prefix",
     ),
     pytest.param(
@@ -250,7 +250,7 @@ CASES = [
             write("customers/fp-beta/customer.yaml", "id: fp-beta\nname: B\nplan: basic\n"),
         ),
         "customers/fp-beta/customer.yaml:1:5: customer id 'fp-beta' starts with a reserved tag "
-        "prefix ('fp-' or 'plan-'); customer ids become script tags, so rename the customer "
+        "prefix ('fp-', 'plan-' or 'as-'); customer ids become script tags, so rename the customer "
         "and its directory",
         id="customer-id-with-reserved-prefix",
     ),

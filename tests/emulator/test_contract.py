@@ -287,7 +287,8 @@ OK_MODULE = [("index.mjs", b"export default {}", JS)]
 )
 def test_invalid_uploads_are_refused_with_cloudflare_codes(api, ns, name, kwargs, code):
     response = api.put(f"{NS}/ns/scripts/{name}", **kwargs)
-    assert response.status_code == 400
+    # 415 for a content type Cloudflare does not take (cloudflare-python#2657).
+    assert response.status_code == (415 if code == 10001 else 400)
     assert errors(response) == [code]
     assert api.get(f"{NS}/ns/scripts/{name}").status_code in (400, 404)
 

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from wfp_reconcile.cli import main
+from wfp_reconcile.local.emulator import FaultConfig
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 TEMPLATE = (
@@ -95,9 +96,37 @@ def platform_repo(tmp_path: Path) -> PlatformRepoBuilder:
     return builder
 
 
+# Shapes Cloudflare may answer "list scripts" in (issue 12): every engine test runs in each.
+LIST_MODES: dict[str, dict[str, object]] = {
+    "flat": {},
+    "wrapped": {"list_shape": "wrapped"},
+    "untagged": {"list_without_tags": True},
+}
+
+
+@pytest.fixture(params=sorted(LIST_MODES))
+def list_mode(request: pytest.FixtureRequest) -> str:
+    only = request.node.get_closest_marker("list_modes")
+    if only is not None and request.param not in only.args:
+        pytest.skip(f"compares list modes itself; not run in the {request.param!r} mode")
+    return str(request.param)
+
+
 @pytest.fixture
-def cf(emulator, monkeypatch):
-    """The emulator, with the CLI's environment pointing at it."""
+def cf(emulator, monkeypatch, list_mode):
+    """The emulator in one list mode, with the CLI's environment pointing at it.
+
+    Faults a test sets keep the list mode unless the test sets those fields itself.
+    """
+    mode = LIST_MODES[list_mode]
+    set_faults = emulator.set_faults
+
+    def with_mode(faults: FaultConfig) -> None:
+        keep = {k: v for k, v in mode.items() if k not in faults.model_fields_set}
+        set_faults(faults.model_copy(update=keep))
+
+    with_mode(FaultConfig())
+    monkeypatch.setattr(emulator, "set_faults", with_mode)
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", emulator.api_token)
     monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", emulator.api_base)
     monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)

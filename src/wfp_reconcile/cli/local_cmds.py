@@ -51,6 +51,13 @@ def _rate_limit(value: str | None) -> tuple[int | None, float]:
 )
 @click.option("--rate-limit", default=None, help="N/SECONDS: answer 429 past N requests.")
 @click.option("--list-without-tags", is_flag=True, help="List items omit their tags.")
+@click.option(
+    "--list-shape",
+    type=click.Choice(["flat", "wrapped"]),
+    default="flat",
+    show_default=True,
+    help="Namespace list items: flat script objects, or wrapped {script: {...}} (OpenAPI).",
+)
 @click.option("--fail-script", "fail_scripts", multiple=True, help="Uploads of NAME fail (500).")
 @click.option("--seed", type=int, default=None, help="Seed for reproducible faults.")
 def local_api(
@@ -65,6 +72,7 @@ def local_api(
     drop_after: float,
     rate_limit: str | None,
     list_without_tags: bool,
+    list_shape: str,
     fail_scripts: tuple[str, ...],
     seed: int | None,
 ) -> int:
@@ -82,6 +90,7 @@ def local_api(
         rate_limit=limit,
         rate_window_seconds=window,
         list_without_tags=list_without_tags,
+        list_shape=list_shape,
         fail_scripts=fail_scripts,
         seed=seed,
     )

@@ -47,6 +47,22 @@ def _tag_filter(tags: Sequence[tuple[str, bool]]) -> str:
     return ",".join(f"{tag}:{'yes' if want else 'no'}" for tag, want in tags)
 
 
+def _list_items(result: Any, path: str) -> Iterator[ScriptInfo]:
+    """The scripts of one list page; an item without a script name fails the listing."""
+    if result is None:
+        return
+    if not isinstance(result, list):
+        raise ApiError(f"Cloudflare API GET {path} answered a {type(result).__name__}, not a list.")
+    for item in result:
+        try:
+            yield ScriptInfo.from_list_item(item)
+        except ValueError as exc:
+            raise ApiError(
+                f"Cloudflare API GET {path}: {exc}. Refusing to plan from a listing that "
+                "cannot be read; report this with the item shown."
+            )
+
+
 class CloudflareClient:
     """A synchronous, thread-safe client for the Cloudflare API calls wfp-reconcile needs.
 
@@ -177,15 +193,24 @@ class CloudflareClient:
             params["tags"] = _tag_filter(tags)
         path = f"{self._ns(namespace)}/scripts"
         seen_cursors: set[str] = set()
+        seen: set[str] = set()
         while True:
             env = self._call("list_scripts", "GET", path, params=dict(params))
-            for item in env.result or []:
-                yield ScriptInfo.from_api(item)
+            # The OpenAPI documents no result_info for this list (the docs do): a missing
+            # or empty cursor ends the listing.
             cursor = env.result_info.get("cursor")
+            if cursor and cursor in seen_cursors:  # a server bug must not loop forever
+                raise ApiError(f"Cloudflare API GET {path} returned the same cursor twice.")
+            for info in _list_items(env.result, path):
+                if info.id in seen:  # a server that ignores `cursor` must not loop forever
+                    raise ApiError(
+                        f"Cloudflare API GET {path} listed script {info.id!r} twice; "
+                        "stopping rather than guessing which answer is right."
+                    )
+                seen.add(info.id)
+                yield info
             if not cursor or not env.result:
                 return
-            if cursor in seen_cursors:  # a server bug must not loop forever
-                raise ApiError(f"Cloudflare API GET {path} returned the same cursor twice.")
             seen_cursors.add(cursor)
             params["cursor"] = str(cursor)
 
@@ -244,8 +269,8 @@ class CloudflareClient:
 
     def list_workers(self) -> list[ScriptInfo]:
         """Every regular Worker of the account (a single page)."""
-        result = self._call("list_workers", "GET", f"{self._account}/workers/scripts").result
-        return [ScriptInfo.from_api(item) for item in result or []]
+        path = f"{self._account}/workers/scripts"
+        return list(_list_items(self._call("list_workers", "GET", path).result, path))
 
     def get_worker(self, name: str) -> ScriptInfo:
         """A regular Worker's summary. Raises ``NotFoundError`` when it does not exist.

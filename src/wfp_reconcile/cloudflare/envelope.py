@@ -26,6 +26,9 @@ __all__ = ["Envelope", "error_for", "unwrap"]
 
 CODE_AUTH = 10000
 CODE_NOT_FOUND = 10007
+# Also "does not exist": 10090 service_not_found (/workers/services/{name}), 10092
+# environment_not_found (a namespaced script; wrangler's deploy mocks), 7404 (D1).
+_NOT_FOUND_CODES = frozenset({CODE_NOT_FOUND, 10090, 10092, 7404})
 _MAX_REMOTE_TEXT = 256
 
 # What to tell the user next, by Cloudflare code; the remote message says what went wrong.
@@ -60,7 +63,7 @@ def _messages(body: Any) -> list[tuple[int, str]]:
 def _error_class(status: int, codes: tuple[int, ...]) -> type[ApiError]:
     if CODE_AUTH in codes or status in (401, 403):
         return AuthError
-    if CODE_NOT_FOUND in codes or status == 404:
+    if _NOT_FOUND_CODES.intersection(codes) or status == 404:
         return NotFoundError
     if status == 429:
         return RateLimitError

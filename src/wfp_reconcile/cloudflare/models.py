@@ -35,6 +35,37 @@ class ScriptInfo:
             modified_on=_opt_str(obj.get("modified_on")),
         )
 
+    @classmethod
+    def from_list_item(cls, item: Any) -> ScriptInfo:
+        """Build from one item of a script list, flat or wrapped.
+
+        Cloudflare's OpenAPI describes the items of "list scripts in a dispatch namespace"
+        as ``{created_on, dispatch_namespace, modified_on, script: {id, etag, tags, ...}}``;
+        its example project reads flat ``{id, created_on, modified_on}``. Both are read.
+
+        Raises:
+            ValueError: the item names no script. Guessing would make a script invisible
+                to the plan (and so a create of a name that exists), so callers fail closed.
+        """
+        if not isinstance(item, Mapping):
+            raise ValueError(f"a list item is not an object: {_preview(item)}")
+        inner = item.get("script")
+        if isinstance(inner, Mapping):
+            merged = dict(inner)
+            for key in ("created_on", "modified_on"):
+                if merged.get(key) is None and item.get(key) is not None:
+                    merged[key] = item[key]
+            item = merged
+        script_id = item.get("id")
+        if not isinstance(script_id, str) or not script_id:
+            raise ValueError(f"a list item has no script id: {_preview(item)}")
+        return cls.from_api(item)
+
+
+def _preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:120] + "…"
+
 
 def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)

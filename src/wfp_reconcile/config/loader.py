@@ -276,13 +276,18 @@ def load_repo(source: RepoSource, *, env: Mapping[str, str] | None = None) -> Pl
     if platform is not None:
         sizes = {path: len(content) for path, content in files.items()}
         collector.problems.extend(check_repo(platform, customers, sizes))
+    from wfp_reconcile.assets.load import load_assets  # assets reads through config
+
+    asset_files, asset_index, asset_problems = load_assets(source, customers)
+    collector.problems.extend(asset_problems)
     if collector.problems or platform is None:
         raise ConfigError(collector.problems)
     return PlatformRepo(
         platform=platform.platform,
         customers=tuple(entry.customer for entry in customers),
-        files=files,
+        files={**asset_files, **files},
         commit=source.commit,
+        assets=asset_index,
     )
 
 

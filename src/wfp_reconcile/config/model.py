@@ -19,11 +19,16 @@ __all__ = [
     "D1_ID_PATTERN",
     "SCRIPT_NAME_PATTERN",
     "Access",
+    "Assets",
     "Customer",
     "D1Database",
     "Dispatcher",
+    "HtmlHandling",
     "Limits",
     "Model",
+    "NotFoundHandling",
+    "Observability",
+    "ObservabilityLogs",
     "OutboundRef",
     "OutboundWorker",
     "Platform",
@@ -37,6 +42,7 @@ __all__ = [
     "customer_tails",
     "dispatcher_logpush",
     "dispatcher_tails",
+    "script_observability",
 ]
 
 SCRIPT_NAME_PATTERN = r"^[a-z0-9_][a-z0-9-_]*$"
@@ -215,6 +221,8 @@ class Platform(Model):
     """Tail (trace) Workers by Worker name, deployed before anything that uses them."""
     logpush: bool = False
     """Workers Logpush for every customer script (and the dispatcher) unless overridden."""
+    observability: Observability | None = None
+    """Workers observability of every customer script unless overridden; off by default."""
     dispatcher: Dispatcher = Field(default_factory=Dispatcher)
     """The generated dispatch Worker."""
     d1: D1Database | None = None
@@ -227,6 +235,70 @@ class Platform(Model):
     """Git host logins allowed to change platform files."""
     max_bundle_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
     """Upper bound on one script's modules, in bytes (Cloudflare: 10 MB paid)."""
+
+
+# -- static assets and observability (issue 14; rules in wfp_reconcile.assets.rules) ----
+
+
+class HtmlHandling(StrEnum):
+    """Cloudflare's ``assets.config.html_handling``: canonical URLs of HTML files."""
+
+    AUTO_TRAILING_SLASH = "auto-trailing-slash"
+    FORCE_TRAILING_SLASH = "force-trailing-slash"
+    DROP_TRAILING_SLASH = "drop-trailing-slash"
+    NONE = "none"
+
+
+class NotFoundHandling(StrEnum):
+    """Cloudflare's ``assets.config.not_found_handling``: the answer when no asset matches."""
+
+    NONE = "none"
+    PAGE_404 = "404-page"
+    SINGLE_PAGE_APPLICATION = "single-page-application"
+
+
+RoutingRule = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class Assets(Model):
+    """Static assets of one script, uploaded through Cloudflare's asset upload session."""
+
+    directory: RelPath
+    """Directory of the files, relative to the customer directory (``public``)."""
+    binding: VarName | None = None
+    """Name of the assets binding in the script (``env.ASSETS.fetch(request)``); none by default."""
+    html_handling: HtmlHandling = HtmlHandling.AUTO_TRAILING_SLASH
+    """Redirects and rewrites for HTML files (Cloudflare's default: ``auto-trailing-slash``)."""
+    not_found_handling: NotFoundHandling = NotFoundHandling.NONE
+    """What a request matching no asset gets when the script does not answer it."""
+    run_worker_first: bool | tuple[RoutingRule, ...] = False
+    """Run the script before assets: ``true`` for every request, or path rules
+    (``/api/*``, ``!/api/docs/*``)."""
+
+
+SamplingRate = Annotated[float, Field(ge=0, le=1)]
+
+
+class ObservabilityLogs(Model):
+    """Workers Logs settings."""
+
+    enabled: bool = True
+    """Store the script's logs in Workers Logs."""
+    invocation_logs: bool = True
+    """Also log one record per invocation (request, response, outcome)."""
+    head_sampling_rate: SamplingRate | None = None
+    """Fraction of requests whose logs are kept, 0 to 1 (Cloudflare's default: 1)."""
+
+
+class Observability(Model):
+    """Workers observability (Workers Logs), upload metadata of a script."""
+
+    enabled: bool
+    """Turn observability on or off."""
+    head_sampling_rate: SamplingRate | None = None
+    """Fraction of requests observed, 0 to 1 (Cloudflare's default: 1)."""
+    logs: ObservabilityLogs | None = None
+    """Log settings; Cloudflare's defaults when left out."""
 
 
 class Token(Model):
@@ -271,6 +343,10 @@ class Script(Model):
     d1: Mapping[VarName, D1DatabaseId] = Field(default_factory=dict)
     """D1 databases bound to the script: binding name (``env.<name>``) -> database id
     (a UUID, or ``${D1_...}`` read from the environment)."""
+    assets: Assets | None = None
+    """Static assets served with the script (a directory of files)."""
+    observability: Observability | None = None
+    """Workers observability of this script; the customer's or the platform's by default."""
 
 
 class Customer(Model):
@@ -297,6 +373,8 @@ class Customer(Model):
     by default every tail Worker declared with ``all_scripts: true``."""
     logpush: bool | None = None
     """Workers Logpush for this customer's scripts; the platform's ``logpush`` by default."""
+    observability: Observability | None = None
+    """Workers observability of this customer's scripts; the platform's by default."""
     scripts: Mapping[ScriptName, Script] = Field(default_factory=dict)
     """Scripts by Worker name (unique across all customers)."""
 
@@ -315,6 +393,8 @@ class PlatformRepo:
     files: Mapping[str, bytes]
     commit: str | None = None
     """The git commit the files were read from, when read from git."""
+    assets: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    """Script name -> repository-relative paths of its asset files (bytes in ``files``)."""
 
     def customer(self, customer_id: str) -> Customer:
         for customer in self.customers:
@@ -344,6 +424,14 @@ def dispatcher_tails(platform: Platform) -> tuple[str, ...]:
 def customer_logpush(platform: Platform, customer: Customer) -> bool:
     """Whether Workers Logpush is on for a customer's scripts."""
     return platform.logpush if customer.logpush is None else customer.logpush
+
+
+def script_observability(platform: Platform, customer: Customer, script: Script) -> Observability:
+    """The observability settings of a script: its own, its customer's, the platform's, or off."""
+    for value in (script.observability, customer.observability, platform.observability):
+        if value is not None:
+            return value
+    return Observability(enabled=False)
 
 
 def dispatcher_logpush(platform: Platform) -> bool:

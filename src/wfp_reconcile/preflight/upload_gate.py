@@ -9,7 +9,6 @@ stopped when the process exits. ``WFP_EMULATOR_PREFLIGHT=0`` turns it off.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import base64
 import hashlib
@@ -27,7 +26,7 @@ from wfp_reconcile.local.runtime.process import MAX_COMPAT_DATE
 
 from .runner import PreflightSession
 
-__all__ = ["gate_enabled", "rejected_upload", "upload_failure", "warm_up"]
+__all__ = ["gate_enabled", "preflight_upload_check", "upload_failure", "warm_up"]
 
 
 class UploadModule(Protocol):
@@ -121,7 +120,9 @@ def _close() -> None:
 
 def upload_failure(metadata: Mapping[str, Any], modules: Sequence[UploadModule]) -> str | None:
     """workerd's message when this upload would not start on Cloudflare, else ``None``."""
-    if not gate_enabled():
+    if not gate_enabled() or "main_module" not in metadata:
+        # A service-worker script (body_part) is not an ES module bundle: the Worker
+        # Loader cannot load it, so it is not checked.
         return None
     session = _shared_session()
     if session is None:
@@ -129,7 +130,7 @@ def upload_failure(metadata: Mapping[str, Any], modules: Sequence[UploadModule])
     date = str(metadata.get("compatibility_date") or MAX_COMPAT_DATE)
     body = {
         "id": "upload",
-        "main_module": metadata.get("main_module") or metadata.get("body_part"),
+        "main_module": metadata["main_module"],
         "compatibility_date": min(date, MAX_COMPAT_DATE),
         "compatibility_flags": list(metadata.get("compatibility_flags", [])),
         "bindings": list(metadata.get("bindings", [])),
@@ -155,10 +156,12 @@ def upload_failure(metadata: Mapping[str, Any], modules: Sequence[UploadModule])
     return str(result.get("message") or "The Worker failed to start.")
 
 
-async def rejected_upload(
-    metadata: Mapping[str, Any], modules: Sequence[UploadModule]
-) -> str | None:
-    """``upload_failure`` off the event loop (the emulator's handlers are async)."""
-    if not gate_enabled():
-        return None
-    return await asyncio.to_thread(upload_failure, metadata, modules)
+def preflight_upload_check(account: str, namespace: str, name: str, upload: Any) -> None:
+    """The emulator's upload check (``EmulatorState.upload_checks``): refuse, as Cloudflare
+    does, an upload that does not start (400, code 10021, workerd's message)."""
+    del account, namespace, name  # what Cloudflare checks depends on the bundle only
+    failure = upload_failure(upload.metadata, upload.modules)
+    if failure is not None:
+        from wfp_reconcile.local.emulator.validation import ApiProblem
+
+        raise ApiProblem(400, 10021, failure)

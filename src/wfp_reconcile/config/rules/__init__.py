@@ -64,6 +64,7 @@ FAMILIES: tuple[str, ...] = (
     "bundles",
     "tokens",
     "dates",
+    "assets",
 )
 """Rule family modules of this package, in the order they run (one line each)."""
 

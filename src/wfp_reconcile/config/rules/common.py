@@ -21,8 +21,8 @@ __all__ = [
 MAX_TAGS = 8
 """Cloudflare's limit of tags per script."""
 PROTECT_TAG = "protected"
-RESERVED_TAG_PREFIXES = ("fp-", "plan-")
-"""The reconciler's own tags: ``fp-<fingerprint>`` and ``plan-<plan>``."""
+RESERVED_TAG_PREFIXES = ("fp-", "plan-", "as-")
+"""The reconciler's own tags: ``fp-<fingerprint>``, ``plan-<plan>``, ``as-<assets digest>``."""
 RESERVED_PARAM_NAMES = frozenset({"customer_id"})
 """Outbound parameters the dispatcher always sets itself (an outbound Worker may list them)."""
 RESERVED_PARAM_PREFIXES = ("__", "cf_", "wfp_")
@@ -30,8 +30,9 @@ RESERVED_PARAM_PREFIXES = ("__", "cf_", "wfp_")
 
 def own_tag_count(script: Script) -> int:
     """How many tags the reconciler puts on a script before the user's own."""
-    # management tag, customer id, plan-<plan>, fp-<fingerprint>, and maybe protected
-    return 4 + (1 if script.protect else 0)
+    # management tag, customer id, plan-<plan>, fp-<fingerprint>, maybe protected, and
+    # as-<assets digest> on a script with static assets
+    return 4 + (1 if script.protect else 0) + (1 if script.assets is not None else 0)
 
 
 def reserved_param_reason(name: str) -> str | None:

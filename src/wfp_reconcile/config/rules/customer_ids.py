@@ -16,7 +16,7 @@ def check(ctx: RuleContext) -> None:
         elif cid == PROTECT_TAG:
             reason = f"is the reserved tag '{PROTECT_TAG}'"
         elif cid.startswith(RESERVED_TAG_PREFIXES):
-            reason = "starts with a reserved tag prefix ('fp-' or 'plan-')"
+            reason = "starts with a reserved tag prefix ('fp-', 'plan-' or 'as-')"
         if reason:
             ctx.at(
                 entry.path,

@@ -30,7 +30,7 @@ def check(ctx: RuleContext) -> None:
                 elif tag == PROTECT_TAG:
                     reason = "is reserved for 'protect: true'"
                 elif tag.startswith(RESERVED_TAG_PREFIXES):
-                    reason = "starts with a reserved prefix ('fp-' or 'plan-')"
+                    reason = "starts with a reserved prefix ('fp-', 'plan-' or 'as-')"
                 elif tag in customer_ids:
                     reason = "is a customer id (it would list the script as theirs)"
                 if reason:

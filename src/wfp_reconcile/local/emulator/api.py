@@ -17,7 +17,17 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from .handlers import HANDLERS
+# Importing a module registers its handlers (and routes): one line per module.
+from . import (  # noqa: F401
+    assets as _assets,  # noqa: F401  (registers the asset handlers)
+    d1api,
+    namespaces,
+    scriptsettings,
+    secretsapi,
+    services,
+)
+from .paths import ACCOUNT as _A, D1 as _D1, NAMESPACES as _NS, NS_SCRIPT as _S, WORKER as _W
+from .registry import HANDLERS, ROUTES
 from .responses import fail, retry_after_headers
 from .state import EmulatorState
 from .validation import ApiProblem
@@ -26,49 +36,49 @@ __all__ = ["API_PREFIX", "CloudflareApi", "classify"]
 
 API_PREFIX = "/client/v4"
 
-_A = r"/accounts/(?P<account>[^/]+)"
-_NS = _A + r"/workers/dispatch/namespaces"
-_S = _NS + r"/(?P<ns>[^/]+)/scripts/(?P<script>[^/]+)"
-_W = _A + r"/workers/scripts/(?P<script>[^/]+)"
-_D1 = _A + r"/d1/database"
-
+# The core table; modules add theirs with `registry.route` (see registry.py).
+_TABLE: list[tuple[str, str, str]] = [
+    ("GET", _NS, "list_namespaces"),
+    ("POST", _NS, "create_namespace"),
+    ("GET", _NS + r"/(?P<ns>[^/]+)", "get_namespace"),
+    ("PUT", _NS + r"/(?P<ns>[^/]+)", "update_namespace"),
+    ("DELETE", _NS + r"/(?P<ns>[^/]+)", "delete_namespace"),
+    ("GET", _NS + r"/(?P<ns>[^/]+)/scripts", "list_scripts"),
+    ("DELETE", _NS + r"/(?P<ns>[^/]+)/scripts", "delete_by_tag"),
+    ("GET", _S, "get_script"),
+    ("PUT", _S, "upload_script"),
+    ("DELETE", _S, "delete_script"),
+    ("GET", _S + "/content", "get_content"),
+    ("GET", _S + "/settings", "get_settings"),
+    ("GET", _S + "/bindings", "get_bindings"),
+    ("POST", _S + "/assets-upload-session", "assets_upload_session"),
+    ("POST", _A + "/workers/assets/upload", "assets_upload"),
+    ("GET", _S + "/tags", "get_tags"),
+    ("PUT", _S + "/tags", "put_tags"),
+    ("PUT", _S + r"/tags/(?P<tag>[^/]+)", "put_tag"),
+    ("DELETE", _S + r"/tags/(?P<tag>[^/]+)", "delete_tag"),
+    ("GET", _A + "/workers/scripts", "list_workers"),
+    ("GET", _W, "get_worker_content"),
+    ("GET", _W + "/content/v2", "get_worker_content_v2"),
+    ("PUT", _W, "upload_worker"),
+    ("DELETE", _W, "delete_worker"),
+    ("GET", _W + "/settings", "get_worker_settings"),
+    ("GET", _W + "/subdomain", "get_script_subdomain"),
+    ("POST", _W + "/subdomain", "enable_subdomain"),
+    ("GET", _A + "/workers/subdomain", "get_subdomain"),
+    ("GET", _D1, "d1_list"),
+    ("POST", _D1, "d1_create"),
+    ("GET", _D1 + r"/(?P<db>[^/]+)", "d1_get"),
+    ("DELETE", _D1 + r"/(?P<db>[^/]+)", "d1_delete"),
+    ("POST", _D1 + r"/(?P<db>[^/]+)/query", "d1_query"),
+    ("POST", _D1 + r"/(?P<db>[^/]+)/raw", "d1_raw"),
+]
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-    (method, re.compile(f"^{pattern}/?$"), kind)
-    for method, pattern, kind in [
-        ("GET", _NS, "list_namespaces"),
-        ("POST", _NS, "create_namespace"),
-        ("GET", _NS + r"/(?P<ns>[^/]+)", "get_namespace"),
-        ("DELETE", _NS + r"/(?P<ns>[^/]+)", "delete_namespace"),
-        ("GET", _NS + r"/(?P<ns>[^/]+)/scripts", "list_scripts"),
-        ("DELETE", _NS + r"/(?P<ns>[^/]+)/scripts", "delete_by_tag"),
-        ("GET", _S, "get_script"),
-        ("PUT", _S, "upload_script"),
-        ("DELETE", _S, "delete_script"),
-        ("GET", _S + "/content", "get_content"),
-        ("GET", _S + "/settings", "get_settings"),
-        ("GET", _S + "/bindings", "get_bindings"),
-        ("GET", _S + "/tags", "get_tags"),
-        ("PUT", _S + "/tags", "put_tags"),
-        ("PUT", _S + r"/tags/(?P<tag>[^/]+)", "put_tag"),
-        ("DELETE", _S + r"/tags/(?P<tag>[^/]+)", "delete_tag"),
-        ("GET", _A + "/workers/scripts", "list_workers"),
-        ("GET", _W, "get_worker_content"),
-        ("PUT", _W, "upload_worker"),
-        ("DELETE", _W, "delete_worker"),
-        ("GET", _W + "/settings", "get_worker_settings"),
-        ("GET", _W + "/subdomain", "get_script_subdomain"),
-        ("POST", _W + "/subdomain", "enable_subdomain"),
-        ("GET", _A + "/workers/subdomain", "get_subdomain"),
-        ("GET", _D1, "d1_list"),
-        ("POST", _D1, "d1_create"),
-        ("GET", _D1 + r"/(?P<db>[^/]+)", "d1_get"),
-        ("DELETE", _D1 + r"/(?P<db>[^/]+)", "d1_delete"),
-        ("POST", _D1 + r"/(?P<db>[^/]+)/query", "d1_query"),
-        ("POST", _D1 + r"/(?P<db>[^/]+)/raw", "d1_raw"),
-    ]
+    (method, re.compile(f"^{pattern}/?$"), kind) for method, pattern, kind in [*_TABLE, *ROUTES]
 ]
 
 _UPLOADS = {"upload_script", "upload_worker"}
+_JWT_AUTH = {"assets_upload"}  # authenticated by the asset session's JWT (assets.py)
 
 
 def classify(method: str, raw_path: str) -> tuple[str, dict[str, str]]:
@@ -124,7 +134,7 @@ class CloudflareApi:
             )  # fmt: skip
         elif decision.fault == "5xx":
             response = fail(decision.status, 10002, "Internal server error (injected).")
-        elif not authorized(request, self.state.api_token):
+        elif kind not in _JWT_AUTH and not authorized(request, self.state.api_token):
             response = fail(403, 10000, "Authentication error")
         elif kind in _UPLOADS and params.get("script") in faults.config.fail_scripts:
             decision = type(decision)("fail_script", 500)

@@ -10,9 +10,10 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from wfp_reconcile.errors import register_secret
-from wfp_reconcile.preflight.upload_gate import warm_up
+from wfp_reconcile.preflight.upload_gate import preflight_upload_check, warm_up
 
 from .api import API_PREFIX, CloudflareApi
+from .assets_store import AssetStore
 from .d1 import D1Engine
 from .faults import FaultConfig, FaultInjector
 from .internal import internal_routes
@@ -50,7 +51,9 @@ def create_app(
         log=RequestLog(),
         api_token=api_token,
         max_script_bytes=max_script_bytes,
+        assets=AssetStore(state_dir),
     )
+    state.upload_checks.append(preflight_upload_check)  # loads it in workerd: docs/preflight.md
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -108,7 +108,9 @@ class D1Engine:
                 "rows_read": len(rows),
                 "rows_written": changes,
                 "size_after": 0,
-                "served_by": "wfp-reconcile-emulator",
+                "served_by_colo": "LOCAL",
+                "served_by_primary": True,
+                "served_by_region": "ENAM",
                 "timings": {"sql_duration_ms": elapsed},
             },
         }

@@ -43,6 +43,12 @@ class FaultConfig(BaseModel):
         1.0, ge=0, description="Wait asked by injected 429s (Retry-After, retry-after-ms)."
     )
     list_without_tags: bool = Field(False, description="List items omit 'tags'.")
+    list_shape: Literal["flat", "wrapped"] = Field(
+        "flat",
+        description="Items of the namespace script list: flat script objects (what "
+        "Cloudflare's example project reads) or wrapped {created_on, dispatch_namespace, "
+        "modified_on, script} (the OpenAPI's workers_namespace-script-response).",
+    )
     fail_scripts: tuple[str, ...] = Field((), description="Uploads of these names get a 500.")
     seed: int | None = Field(None, description="Seed of the fault RNG, for reproducible runs.")
 

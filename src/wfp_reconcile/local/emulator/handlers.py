@@ -11,98 +11,79 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
-import secrets
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from wfp_reconcile.preflight.upload_gate import rejected_upload
-
-from .d1 import D1Error, split_statements
 from .formdata import FormDataError, parse_form_data
-from .responses import ok, public_bindings, script_object, settings_object
+from .registry import HANDLERS, Handler, handler
+from .responses import list_item, ok, public_bindings, script_object, settings_object
 from .state import EmulatorState
 from .store import REGULAR, ScriptRow
-from .validation import ApiProblem, check_script_name, check_tags, parse_tag_filter, parse_upload
+from .validation import (
+    ApiProblem,
+    ParsedUpload,
+    check_script_name,
+    check_tags,
+    parse_raw_script,
+    parse_tag_filter,
+    parse_upload,
+)
 
-__all__ = ["Handler", "HANDLERS"]
-
-Handler = Callable[[Request, dict[str, str], EmulatorState], Awaitable[Response]]
-HANDLERS: dict[str, Handler] = {}
+__all__ = [
+    "HANDLERS",
+    "Handler",
+    "handler",
+    "namespace_of",
+    "not_found",
+    "read_json",
+    "read_upload",
+    "script_of",
+    "store_upload",
+    "version_id",
+]
 
 MAX_PAGE = 1000
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        HANDLERS[kind] = fn
-        return fn
+def version_id(row: ScriptRow) -> str:
+    """A UUID-shaped id of one upload (its content hash and time), for versions and
+    deployments."""
+    digest = hashlib.sha256(f"{row.etag}:{row.modified_on}".encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
-    return register
 
-
-def _not_found(what: str) -> ApiProblem:
+def not_found(what: str) -> ApiProblem:
+    """404 with 10007 (``workers.api.error.script_not_found``), Cloudflare's answer for a
+    missing script on most paths."""
     return ApiProblem(404, 10007, f"{what} not found.")
 
 
-async def _json(request: Request) -> Any:
+_not_found = not_found
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON, or 400 with 10026 (Cloudflare's "could not parse request body")."""
     try:
         return json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiProblem(400, 10026, f"Could not parse the request body as JSON: {exc}.")
 
 
-def _namespace(state: EmulatorState, p: dict[str, str]) -> str:
+def namespace_of(state: EmulatorState, p: dict[str, str]) -> str:
     if state.store.get_namespace(p["account"], p["ns"]) is None:
         raise _not_found(f"Dispatch namespace {p['ns']!r}")
     return p["ns"]
 
 
-def _script(state: EmulatorState, p: dict[str, str], namespace: str) -> ScriptRow:
+def script_of(state: EmulatorState, p: dict[str, str], namespace: str) -> ScriptRow:
     row = state.store.get_script(p["account"], namespace, p["script"])
     if row is None:
         raise _not_found(f"Worker {p['script']!r}")
     return row
-
-
-# -- namespaces -------------------------------------------------------------------------
-
-
-@handler("list_namespaces")
-async def list_namespaces(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    return ok(state.store.list_namespaces(p["account"]))
-
-
-@handler("create_namespace")
-async def create_namespace(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    body = await _json(request) if await request.body() else {}
-    if not isinstance(body, dict):
-        raise ApiProblem(400, 10021, 'The body must be a JSON object like {"name": "..."}.')
-    name = body.get("name") or f"namespace-{secrets.token_hex(4)}"
-    if not isinstance(name, str) or not name.strip() or "/" in name:
-        raise ApiProblem(400, 10021, f"Invalid namespace name {name!r}.")
-    created = state.store.create_namespace(p["account"], name)
-    if created is None:
-        raise ApiProblem(409, 10021, f"A dispatch namespace named {name!r} already exists.")
-    return ok(created)
-
-
-@handler("get_namespace")
-async def get_namespace(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    found = state.store.get_namespace(p["account"], p["ns"])
-    if found is None:
-        raise _not_found(f"Dispatch namespace {p['ns']!r}")
-    return ok(found)
-
-
-@handler("delete_namespace")
-async def delete_namespace(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    if not state.store.delete_namespace(p["account"], p["ns"]):
-        raise _not_found(f"Dispatch namespace {p['ns']!r}")
-    return ok(None)
 
 
 # -- scripts (namespaced and regular) ------------------------------------------------------
@@ -128,14 +109,16 @@ async def _list(request: Request, account: str, namespace: str, state: EmulatorS
     )
     page, more = rows[:limit], len(rows) > limit
     cursor = base64.urlsafe_b64encode(page[-1].name.encode()).decode() if more else ""
-    with_tags = not state.faults.config.list_without_tags
-    items = [script_object(r, include_tags=with_tags) for r in page]
+    config = state.faults.config
+    with_tags = not config.list_without_tags
+    wrapped = config.list_shape == "wrapped" and namespace != REGULAR
+    items = [list_item(r, namespace, include_tags=with_tags, wrapped=wrapped) for r in page]
     return ok(items, {"cursor": cursor, "count": len(items), "per_page": limit})
 
 
 @handler("list_scripts")
 async def list_scripts(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    return await _list(request, p["account"], _namespace(state, p), state)
+    return await _list(request, p["account"], namespace_of(state, p), state)
 
 
 @handler("list_workers")
@@ -145,8 +128,12 @@ async def list_workers(request: Request, p: dict[str, str], state: EmulatorState
 
 @handler("get_script")
 async def get_script(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    ns = _namespace(state, p)
-    row = _script(state, p, ns)
+    ns = namespace_of(state, p)
+    row = state.store.get_script(p["account"], ns, p["script"])
+    if row is None:
+        # wrangler's deploy mocks (src/__tests__/deploy/helpers.ts mockServiceScriptData)
+        # answer this path with 10092, the code wrangler reads as "not created yet".
+        raise ApiProblem(404, 10092, "workers.api.error.environment_not_found")
     return ok(
         {
             "created_on": row.created_on,
@@ -171,31 +158,70 @@ def _merge_kept_bindings(metadata: dict[str, Any], previous: ScriptRow | None) -
     return {**metadata, "bindings": bindings}
 
 
+def resolve_upload_assets(
+    state: EmulatorState,
+    account: str,
+    namespace: str,
+    name: str,
+    metadata: dict[str, Any],
+    previous: ScriptRow | None,
+) -> dict[str, Any]:
+    from .assets import resolve_upload_assets as resolve  # assets registers handlers here
+
+    return resolve(state, account, namespace, name, metadata, previous)
+
+
+async def read_upload(
+    request: Request, account: str, namespace: str, name: str, state: EmulatorState
+) -> ParsedUpload:
+    """Parse and check an upload body (multipart, or a raw service-worker script)."""
+    check_script_name(name)
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in ("application/javascript", "text/javascript"):
+        # A raw service-worker script (how Cloudflare reads the TS SDK 7.x upload, whose
+        # multipart body arrives labelled application/javascript: cloudflare-typescript#2799).
+        upload = parse_raw_script(await request.body(), max_bytes=state.max_script_bytes)
+    elif media == "multipart/form-data":
+        try:
+            parts = parse_form_data(await request.body(), content_type)
+        except FormDataError as exc:
+            raise ApiProblem(400, 10026, f"Could not parse the multipart body: {exc}.")
+        upload = parse_upload(parts, max_bytes=state.max_script_bytes)
+    else:
+        raise ApiProblem(
+            415,
+            10001,
+            "Content-Type must be one of: application/javascript, text/javascript, "
+            "multipart/form-data",
+        )
+    for check in state.upload_checks:
+        check(account, namespace, name, upload)
+    return upload
+
+
+def store_upload(
+    state: EmulatorState, account: str, namespace: str, name: str, upload: ParsedUpload
+) -> ScriptRow:
+    """Make an upload the script's live content (``keep_bindings`` applied)."""
+    previous = state.store.get_script(account, namespace, name)
+    metadata = _merge_kept_bindings(upload.metadata, previous)
+    metadata = resolve_upload_assets(state, account, namespace, name, metadata, previous)
+    return state.store.put_script(account, namespace, name, metadata, upload.modules, upload.tags)
+
+
 async def _upload(
     request: Request, account: str, namespace: str, name: str, state: EmulatorState
 ) -> Response:
-    check_script_name(name)
-    content_type = request.headers.get("content-type", "")
-    if not content_type.lower().startswith("multipart/form-data"):
-        raise ApiProblem(
-            400, 10001, f"Unsupported content type {content_type!r}: use multipart/form-data."
-        )
-    try:
-        parts = parse_form_data(await request.body(), content_type)
-    except FormDataError as exc:
-        raise ApiProblem(400, 10026, f"Could not parse the multipart body: {exc}.")
-    upload = parse_upload(parts, max_bytes=state.max_script_bytes)
-    if (failure := await rejected_upload(upload.metadata, upload.modules)) is not None:
-        raise ApiProblem(400, 10021, failure)  # Cloudflare's answer when it does not start
-    previous = state.store.get_script(account, namespace, name)
-    metadata = _merge_kept_bindings(upload.metadata, previous)
-    row = state.store.put_script(account, namespace, name, metadata, upload.modules, upload.tags)
-    return ok({**script_object(row), "startup_time_ms": 0})
+    upload = await read_upload(request, account, namespace, name, state)
+    row = store_upload(state, account, namespace, name, upload)
+    # wrangler prints deployment_id as the "Current Version ID" of an upload.
+    return ok({**script_object(row), "startup_time_ms": 0, "deployment_id": version_id(row)})
 
 
 @handler("upload_script")
 async def upload_script(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    ns = _namespace(state, p)
+    ns = namespace_of(state, p)
     return await _upload(request, p["account"], ns, p["script"], state)
 
 
@@ -206,7 +232,7 @@ async def upload_worker(request: Request, p: dict[str, str], state: EmulatorStat
 
 @handler("delete_script")
 async def delete_script(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    ns = _namespace(state, p)
+    ns = namespace_of(state, p)
     if not state.store.delete_script(p["account"], ns, p["script"]):
         raise _not_found(f"Worker {p['script']!r}")
     return ok(None)
@@ -243,30 +269,38 @@ def _content(state: EmulatorState, account: str, namespace: str, row: ScriptRow)
 
 @handler("get_content")
 async def get_content(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    ns = _namespace(state, p)
-    return _content(state, p["account"], ns, _script(state, p, ns))
+    ns = namespace_of(state, p)
+    return _content(state, p["account"], ns, script_of(state, p, ns))
 
 
 @handler("get_worker_content")
 async def get_worker_content(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    return _content(state, p["account"], REGULAR, _script(state, p, REGULAR))
+    return _content(state, p["account"], REGULAR, script_of(state, p, REGULAR))
+
+
+@handler("get_worker_content_v2")
+async def get_worker_content_v2(
+    request: Request, p: dict[str, str], state: EmulatorState
+) -> Response:
+    # The TS SDK's workers.scripts.content.get reads this path; same body as the v1 GET.
+    return _content(state, p["account"], REGULAR, script_of(state, p, REGULAR))
 
 
 @handler("get_settings")
 async def get_settings(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    return ok(settings_object(_script(state, p, _namespace(state, p))))
+    return ok(settings_object(script_of(state, p, namespace_of(state, p))))
 
 
 @handler("get_worker_settings")
 async def get_worker_settings(
     request: Request, p: dict[str, str], state: EmulatorState
 ) -> Response:
-    return ok(settings_object(_script(state, p, REGULAR)))
+    return ok(settings_object(script_of(state, p, REGULAR)))
 
 
 @handler("get_bindings")
 async def get_bindings(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    row = _script(state, p, _namespace(state, p))
+    row = script_of(state, p, namespace_of(state, p))
     return ok(public_bindings(row.metadata.get("bindings", [])))
 
 
@@ -275,13 +309,13 @@ async def get_bindings(request: Request, p: dict[str, str], state: EmulatorState
 
 @handler("get_tags")
 async def get_tags(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    return ok(list(_script(state, p, _namespace(state, p)).tags))
+    return ok(list(script_of(state, p, namespace_of(state, p)).tags))
 
 
 @handler("put_tags")
 async def put_tags(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    ns = _namespace(state, p)
-    body = await _json(request)
+    ns = namespace_of(state, p)
+    body = await read_json(request)
     tags = check_tags([] if body is None else body)
     stored = state.store.set_tags(p["account"], ns, p["script"], tags)
     if stored is None:
@@ -291,8 +325,8 @@ async def put_tags(request: Request, p: dict[str, str], state: EmulatorState) ->
 
 @handler("put_tag")
 async def put_tag(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    ns = _namespace(state, p)
-    row = _script(state, p, ns)
+    ns = namespace_of(state, p)
+    row = script_of(state, p, ns)
     tags = check_tags([*row.tags, p["tag"]])
     state.store.set_tags(p["account"], ns, row.name, tags)
     return ok(None)
@@ -300,8 +334,8 @@ async def put_tag(request: Request, p: dict[str, str], state: EmulatorState) -> 
 
 @handler("delete_tag")
 async def delete_tag(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    ns = _namespace(state, p)
-    row = _script(state, p, ns)
+    ns = namespace_of(state, p)
+    row = script_of(state, p, ns)
     state.store.set_tags(p["account"], ns, row.name, [t for t in row.tags if t != p["tag"]])
     return ok(None)
 
@@ -318,103 +352,15 @@ async def get_subdomain(request: Request, p: dict[str, str], state: EmulatorStat
 async def get_script_subdomain(
     request: Request, p: dict[str, str], state: EmulatorState
 ) -> Response:
-    row = _script(state, p, REGULAR)
+    row = script_of(state, p, REGULAR)
     return ok({"enabled": row.workers_dev, "previews_enabled": False})
 
 
 @handler("enable_subdomain")
 async def enable_subdomain(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    body = await _json(request)
+    body = await read_json(request)
     if not isinstance(body, dict) or not isinstance(body.get("enabled"), bool):
         raise ApiProblem(400, 10021, 'The body must be {"enabled": true|false}.')
     if not state.store.set_workers_dev(p["account"], p["script"], body["enabled"]):
         raise _not_found(f"Worker {p['script']!r}")
     return ok({"enabled": body["enabled"], "previews_enabled": False})
-
-
-# -- D1 ---------------------------------------------------------------------------------
-
-
-@handler("d1_list")
-async def d1_list(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    dbs = state.store.list_d1(p["account"])
-    return ok(dbs, {"page": 1, "per_page": len(dbs), "count": len(dbs), "total_count": len(dbs)})
-
-
-@handler("d1_create")
-async def d1_create(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    body = await _json(request)
-    name = body.get("name") if isinstance(body, dict) else None
-    if not isinstance(name, str) or not name.strip():
-        raise ApiProblem(400, 10021, 'The body must be {"name": "<database name>"}.')
-    created = state.store.create_d1(p["account"], name)
-    if created is None:
-        raise ApiProblem(400, 7502, f"A D1 database named {name!r} already exists.")
-    return ok(created)
-
-
-def _d1_db(state: EmulatorState, p: dict[str, str]) -> dict[str, Any]:
-    found = state.store.get_d1(p["account"], p["db"])
-    if found is None:
-        raise ApiProblem(404, 7404, f"D1 database {p['db']!r} not found.")
-    return found
-
-
-@handler("d1_get")
-async def d1_get(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    return ok({**_d1_db(state, p), "num_tables": 0, "file_size": 0})
-
-
-@handler("d1_delete")
-async def d1_delete(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    _d1_db(state, p)
-    state.store.delete_d1(p["account"], p["db"])
-    state.d1.drop(p["db"])
-    return ok(None)
-
-
-def _statements(body: Any) -> list[tuple[str, list[Any]]]:
-    items = body.get("batch") if isinstance(body, dict) and "batch" in body else body
-    if isinstance(items, dict):
-        items = [items]
-    if not isinstance(items, list) or not items:
-        raise ApiProblem(400, 10021, 'The body must be {"sql", "params"} or {"batch": [...]}.')
-    out: list[tuple[str, list[Any]]] = []
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("sql"), str):
-            raise ApiProblem(400, 10021, "Every statement needs an 'sql' string.")
-        params = item.get("params") or []
-        if not isinstance(params, list):
-            raise ApiProblem(400, 10021, "'params' must be a list.")
-        parts = split_statements(item["sql"])
-        if len(parts) > 1 and params:
-            raise ApiProblem(400, 7500, "Parameters need a single statement per 'sql'.")
-        out.extend((sql, params) for sql in parts)
-    return out
-
-
-async def _d1_run(request: Request, p: dict[str, str], state: EmulatorState) -> list[Any]:
-    _d1_db(state, p)
-    statements = _statements(await _json(request))
-    try:
-        return state.d1.run(p["db"], statements)
-    except D1Error as exc:
-        raise ApiProblem(400, 7500, str(exc))
-
-
-@handler("d1_query")
-async def d1_query(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    return ok(await _d1_run(request, p, state))
-
-
-@handler("d1_raw")
-async def d1_raw(request: Request, p: dict[str, str], state: EmulatorState) -> Response:
-    results = await _d1_run(request, p, state)
-    raw = []
-    for item in results:
-        rows = item["results"]
-        columns = list(rows[0]) if rows else []
-        raw.append(
-            {**item, "results": {"columns": columns, "rows": [list(r.values()) for r in rows]}}
-        )
-    return ok(raw)

@@ -49,6 +49,8 @@ def _bundle(state: EmulatorState, account: str, namespace: str, name: str) -> Re
             "limits": dict(meta.get("limits", {})),
             "tail_consumers": list(meta.get("tail_consumers", [])),
             "logpush": bool(meta.get("logpush", False)),
+            "observability": meta.get("observability"),
+            "assets": meta.get("assets"),
             "workers_dev": row.workers_dev,
             "modules": [
                 {
@@ -122,6 +124,13 @@ def internal_routes(state: EmulatorState) -> list[Route]:
         p = request.path_params
         return guard(request) or _bundle(state, p["account"], REGULAR, p["script"])
 
+    async def asset(request: Request) -> Response:
+        p = request.path_params
+        found = state.assets.blob(p["account"], p["namespace"], p["hash"])
+        if found is None:
+            return guard(request) or JSONResponse({"error": "no such asset"}, status_code=404)
+        return guard(request) or Response(found[1], headers={"content-type": found[0]})
+
     async def version(request: Request) -> Response:
         return guard(request) or JSONResponse({"version": state.store.version})
 
@@ -170,6 +179,7 @@ def internal_routes(state: EmulatorState) -> list[Route]:
         Route("/__emulator/d1/{account}/{db}", d1_ensure, methods=["PUT"]),
         Route("/__emulator/bundles/{account}/{namespace}/{script}", bundle, methods=["GET"]),
         Route("/__emulator/workers/{account}/{script}", worker, methods=["GET"]),
+        Route("/__emulator/assets/{account}/{namespace}/{hash}", asset, methods=["GET"]),
         Route("/__emulator/state", version, methods=["GET"]),
         Route("/__emulator/faults", faults, methods=["GET", "POST"]),
         Route("/__emulator/requests", requests, methods=["GET"]),

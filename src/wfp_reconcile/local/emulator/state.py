@@ -6,13 +6,17 @@ import collections
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
+from .assets_store import AssetStore
 from .d1 import D1Engine
 from .faults import FaultInjector
 from .store import Store
 
-__all__ = ["EmulatorState", "RequestLog", "RequestRecord"]
+__all__ = ["EmulatorState", "RequestLog", "RequestRecord", "UploadCheck"]
+
+UploadCheck = Callable[[str, str, str, Any], None]
 
 _MAX_RECORDS = 100_000
 
@@ -83,7 +87,15 @@ class EmulatorState:
     log: RequestLog
     api_token: str = dataclasses.field(repr=False)
     max_script_bytes: int
+    assets: AssetStore = dataclasses.field(default_factory=lambda: AssetStore(None))
+    pending_versions: dict[str, tuple[str, str, Any]] = dataclasses.field(default_factory=dict)
+    """Versions uploaded but not deployed: id -> (account, script, parsed upload); in
+    memory only (``wrangler deploy`` deploys the version it just uploaded)."""
+    upload_checks: list[UploadCheck] = dataclasses.field(default_factory=list)
+    """Run on every parsed upload before it is stored (account, namespace, name, upload);
+    a check refuses by raising ``validation.ApiProblem``."""
 
     def close(self) -> None:
+        self.assets.close()
         self.d1.close()
         self.store.close()

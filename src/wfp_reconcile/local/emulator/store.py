@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .d1records import D1Records
+
 __all__ = ["REGULAR", "ModuleRow", "ScriptRow", "Store", "now_iso"]
 
 REGULAR = ""  # the namespace of regular (non-namespaced) Workers
@@ -27,7 +29,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS namespaces (
     account TEXT NOT NULL, name TEXT NOT NULL, namespace_id TEXT NOT NULL,
-    created_on TEXT NOT NULL, modified_on TEXT NOT NULL, PRIMARY KEY (account, name));
+    created_on TEXT NOT NULL, modified_on TEXT NOT NULL, trusted_workers INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, name));
 CREATE TABLE IF NOT EXISTS scripts (
     account TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
     etag TEXT NOT NULL, metadata TEXT NOT NULL, tags TEXT NOT NULL,
@@ -74,7 +77,7 @@ class ScriptRow:
     workers_dev: bool
 
 
-def _etag(modules: Sequence[ModuleRow]) -> str:
+def etag_of(modules: Sequence[ModuleRow]) -> str:
     digest = hashlib.sha256()
     for module in modules:
         for piece in (module.name.encode(), module.content_type.encode(), module.content):
@@ -83,7 +86,7 @@ def _etag(modules: Sequence[ModuleRow]) -> str:
     return digest.hexdigest()
 
 
-class Store:
+class Store(D1Records):
     """Thread-safe access to the emulator's SQLite database."""
 
     def __init__(self, state_dir: Path | None) -> None:
@@ -99,6 +102,11 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(namespaces)")}
+        if "trusted_workers" not in columns:  # a state directory from an older emulator
+            self._db.execute(
+                "ALTER TABLE namespaces ADD COLUMN trusted_workers INTEGER NOT NULL DEFAULT 0"
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -131,7 +139,7 @@ class Store:
     # -- namespaces -----------------------------------------------------------------------
 
     def _namespace_obj(self, row: tuple[Any, ...], account: str) -> dict[str, Any]:
-        name, namespace_id, created_on, modified_on = row
+        name, namespace_id, created_on, modified_on, trusted = row
         count = self._read(
             "SELECT COUNT(*) FROM scripts WHERE account = ? AND namespace = ?", (account, name)
         )[0][0]
@@ -143,12 +151,12 @@ class Store:
             "created_by": account,
             "modified_by": account,
             "script_count": int(count),
-            "trusted_workers": False,
+            "trusted_workers": bool(trusted),
         }
 
     def get_namespace(self, account: str, name: str) -> dict[str, Any] | None:
         rows = self._read(
-            "SELECT name, namespace_id, created_on, modified_on FROM namespaces "
+            "SELECT name, namespace_id, created_on, modified_on, trusted_workers FROM namespaces "
             "WHERE account = ? AND name = ?",
             (account, name),
         )
@@ -156,7 +164,7 @@ class Store:
 
     def list_namespaces(self, account: str) -> list[dict[str, Any]]:
         rows = self._read(
-            "SELECT name, namespace_id, created_on, modified_on FROM namespaces "
+            "SELECT name, namespace_id, created_on, modified_on, trusted_workers FROM namespaces "
             "WHERE account = ? ORDER BY name",
             (account,),
         )
@@ -167,11 +175,49 @@ class Store:
         stamp = now_iso()
         with self._write() as db:
             cur = db.execute(
-                "INSERT OR IGNORE INTO namespaces VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO namespaces VALUES (?, ?, ?, ?, ?, 0)",
                 (account, name, str(uuid.uuid4()), stamp, stamp),
             )
             created = cur.rowcount == 1
         return self.get_namespace(account, name) if created else None
+
+    def update_namespace(
+        self, account: str, name: str, new_name: str, trusted_workers: bool | None
+    ) -> dict[str, Any] | None | bool:
+        """Rename a namespace (its scripts move along) and/or set ``trusted_workers``.
+
+        Returns the namespace, ``None`` when it does not exist, ``False`` when
+        ``new_name`` is taken by another namespace.
+        """
+        with self._write() as db:
+            found = db.execute(
+                "SELECT 1 FROM namespaces WHERE account = ? AND name = ?", (account, name)
+            ).fetchone()
+            if not found:
+                return None
+            if new_name != name:
+                taken = db.execute(
+                    "SELECT 1 FROM namespaces WHERE account = ? AND name = ?", (account, new_name)
+                ).fetchone()
+                if taken:
+                    return False
+                for table, col in (
+                    ("namespaces", "name"), ("scripts", "namespace"),
+                    ("script_tags", "namespace"), ("modules", "namespace"),
+                ):  # fmt: skip
+                    db.execute(
+                        f"UPDATE {table} SET {col} = ? WHERE account = ? AND {col} = ?",
+                        (new_name, account, name),
+                    )
+            sets, args = ["modified_on = ?"], [now_iso()]
+            if trusted_workers is not None:
+                sets.append("trusted_workers = ?")
+                args.append(str(int(trusted_workers)))
+            db.execute(
+                f"UPDATE namespaces SET {', '.join(sets)} WHERE account = ? AND name = ?",
+                (*args, account, new_name),
+            )
+        return self.get_namespace(account, new_name)
 
     def delete_namespace(self, account: str, name: str) -> bool:
         with self._write() as db:
@@ -232,7 +278,7 @@ class Store:
             db.execute(
                 "INSERT OR REPLACE INTO scripts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    account, namespace, name, _etag(modules), json.dumps(metadata),
+                    account, namespace, name, etag_of(modules), json.dumps(metadata),
                     json.dumps(new_tags), created_on, stamp, old[2] if old else 0,
                 ),
             )  # fmt: skip
@@ -251,6 +297,34 @@ class Store:
         row = self.get_script(account, namespace, name)
         assert row is not None
         return row
+
+    def update_script(
+        self,
+        account: str,
+        namespace: str,
+        name: str,
+        metadata: dict[str, Any],
+        tags: Sequence[str] | None = None,
+    ) -> ScriptRow | None:
+        """Replace a script's metadata (settings, secrets), keeping its modules and etag;
+        ``tags`` replaces the tags when given. ``None`` when the script does not exist."""
+        with self._write() as db:
+            args = (account, namespace, name)
+            cur = db.execute(
+                "UPDATE scripts SET metadata = ?, modified_on = ? "
+                "WHERE account = ? AND namespace = ? AND name = ?",
+                (json.dumps(metadata), now_iso(), *args),
+            )
+            if cur.rowcount != 1:
+                return None
+            if tags is not None:
+                unique = list(dict.fromkeys(tags))
+                db.execute(
+                    "UPDATE scripts SET tags = ? WHERE account = ? AND namespace = ? AND name = ?",
+                    (json.dumps(unique), *args),
+                )
+                self._set_tags(db, account, namespace, name, unique)
+        return self.get_script(account, namespace, name)
 
     @staticmethod
     def _set_tags(
@@ -330,47 +404,3 @@ class Store:
             sql.append("LIMIT ?")
             args.append(limit)
         return [self._row(r) for r in self._read(" ".join(sql), args)]
-
-    # -- D1 -------------------------------------------------------------------------------
-
-    def create_d1(
-        self, account: str, name: str, db_uuid: str | None = None
-    ) -> dict[str, Any] | None:
-        """Register a D1 database; ``None`` when the name is taken in the account.
-
-        ``db_uuid`` is for the local stack, which must use the id the repository names.
-        """
-        with self._write() as db:
-            taken = db.execute(
-                "SELECT 1 FROM d1_databases WHERE account = ? AND name = ?", (account, name)
-            ).fetchone()
-            if taken:
-                return None
-            db_uuid = db_uuid or str(uuid.uuid4())
-            db.execute(
-                "INSERT INTO d1_databases VALUES (?, ?, ?, ?)", (account, db_uuid, name, now_iso())
-            )
-        return self.get_d1(account, db_uuid)
-
-    def get_d1(self, account: str, db_uuid: str) -> dict[str, Any] | None:
-        rows = self._read(
-            "SELECT uuid, name, created_at FROM d1_databases WHERE account = ? AND uuid = ?",
-            (account, db_uuid),
-        )
-        if not rows:
-            return None
-        return {"uuid": rows[0][0], "name": rows[0][1], "created_at": rows[0][2],
-                "version": "production"}  # fmt: skip
-
-    def list_d1(self, account: str) -> list[dict[str, Any]]:
-        rows = self._read(
-            "SELECT uuid FROM d1_databases WHERE account = ? ORDER BY name", (account,)
-        )
-        return [d for (u,) in rows if (d := self.get_d1(account, u)) is not None]
-
-    def delete_d1(self, account: str, db_uuid: str) -> bool:
-        with self._write() as db:
-            cur = db.execute(
-                "DELETE FROM d1_databases WHERE account = ? AND uuid = ?", (account, db_uuid)
-            )
-            return cur.rowcount == 1

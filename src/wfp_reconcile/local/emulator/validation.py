@@ -23,6 +23,9 @@ __all__ = [
     "ParsedUpload",
     "check_script_name",
     "check_tags",
+    "check_bindings",
+    "check_metadata",
+    "parse_raw_script",
     "parse_upload",
     "parse_tag_filter",
 ]
@@ -121,7 +124,7 @@ def _check_module_name(name: str) -> None:
         )
 
 
-def _check_bindings(bindings: Any) -> None:
+def check_bindings(bindings: Any) -> None:
     if not isinstance(bindings, list):
         raise _invalid("metadata.bindings must be a list.")
     for binding in bindings:
@@ -131,7 +134,7 @@ def _check_bindings(bindings: Any) -> None:
             raise _invalid("Binding without a name.", 10052)
 
 
-def _check_metadata(metadata: dict[str, Any]) -> None:
+def check_metadata(metadata: dict[str, Any]) -> None:
     if "compatibility_date" in metadata:
         date = metadata["compatibility_date"]
         if not isinstance(date, str) or not _DATE.match(date):
@@ -142,7 +145,7 @@ def _check_metadata(metadata: dict[str, Any]) -> None:
     keep = metadata.get("keep_bindings", [])
     if not isinstance(keep, list) or not all(isinstance(k, str) for k in keep):
         raise _invalid("keep_bindings must be a list of binding types.")
-    _check_bindings(metadata.get("bindings", []))
+    check_bindings(metadata.get("bindings", []))
 
 
 def parse_upload(parts: Sequence[Part], *, max_bytes: int) -> ParsedUpload:
@@ -151,6 +154,10 @@ def parse_upload(parts: Sequence[Part], *, max_bytes: int) -> ParsedUpload:
     Raises:
         ApiProblem: 10026 unparseable metadata, 10021 validation, 10027 too large.
     """
+    # Cloudflare identifies modules by *file name* (the SDKs' docs: modules are "referenced
+    # in the metadata as main_module or body_part by filename"): the Python SDK names every
+    # module part `files`, wrangler names each part after its file. A part without a file
+    # name is identified by its field name.
     meta_parts = [p for p in parts if p.name == "metadata"]
     if len(meta_parts) != 1:
         raise _invalid("The upload must contain exactly one 'metadata' part.")
@@ -164,16 +171,17 @@ def parse_upload(parts: Sequence[Part], *, max_bytes: int) -> ParsedUpload:
     for part in parts:
         if part.name == "metadata":
             continue
-        _check_module_name(part.name)
+        name = part.filename or part.name
+        _check_module_name(name)
         if part.content_type not in ALLOWED_CONTENT_TYPES:
             raise _invalid(
-                f"Module {part.name!r} has content type {part.content_type!r}; allowed: "
+                f"Module {name!r} has content type {part.content_type!r}; allowed: "
                 + ", ".join(sorted(ALLOWED_CONTENT_TYPES))
                 + "."
             )
-        if any(m.name == part.name for m in modules):
-            raise _invalid(f"Module {part.name!r} appears twice.")
-        modules.append(ModuleRow(part.name, part.content_type, part.content))
+        if any(m.name == name for m in modules):
+            raise _invalid(f"Module {name!r} appears twice.")
+        modules.append(ModuleRow(name, part.content_type, part.content))
     if not modules:
         raise _invalid("No modules in the upload: at least one module part is required.")
     entry_key = "main_module" if "main_module" in metadata else "body_part"
@@ -186,7 +194,7 @@ def parse_upload(parts: Sequence[Part], *, max_bytes: int) -> ParsedUpload:
             + ", ".join(repr(m.name) for m in modules)
             + "."
         )
-    _check_metadata(metadata)
+    check_metadata(metadata)
     tags = check_tags(metadata["tags"]) if metadata.get("tags") is not None else None
     size = sum(len(m.content) for m in modules)
     if size > max_bytes:
@@ -194,3 +202,26 @@ def parse_upload(parts: Sequence[Part], *, max_bytes: int) -> ParsedUpload:
             f"The Worker is {size} bytes, over the size limit of {max_bytes} bytes.", 10027
         )
     return ParsedUpload(metadata=metadata, modules=tuple(modules), tags=tags)
+
+
+RAW_SCRIPT_NAME = "worker.js"
+
+
+def parse_raw_script(body: bytes, *, max_bytes: int) -> ParsedUpload:
+    """A body sent as ``application/javascript``: one service-worker script, no metadata.
+
+    Cloudflare evaluates it as JavaScript; a multipart body sent under that type (the TS
+    SDK 7.x upload, cloudflare-typescript#2799) fails at its first line, ``--boundary``,
+    with the SyntaxError Cloudflare reports there.
+    """
+    if body.lstrip().startswith(b"--"):
+        raise _invalid(
+            "Uncaught SyntaxError: Invalid left-hand side expression in prefix operation\n"
+            f"  at {RAW_SCRIPT_NAME}:1:4"
+        )
+    if len(body) > max_bytes:
+        raise _invalid(
+            f"The Worker is {len(body)} bytes, over the size limit of {max_bytes} bytes.", 10027
+        )
+    module = ModuleRow(RAW_SCRIPT_NAME, "application/javascript", body)
+    return ParsedUpload(metadata={"body_part": RAW_SCRIPT_NAME}, modules=(module,), tags=None)
