@@ -4,6 +4,13 @@ PyYAML's default constructors lose node positions, accept duplicate keys (the
 last one silently wins) and turn ``2024-04-03`` into a ``date``. The platform
 files need the opposite on all three counts, so documents are composed into
 nodes and converted here.
+
+This is the only YAML reader of the platform repository: ``validate``, ``plan``,
+``apply`` and the ownership check all read through it (ruff bans ``import yaml``
+outside ``wfp_reconcile.config``), so what a check sees is what apply does. It
+accepts plain YAML only: tags other than the core ones (``!x``, ``!!binary``,
+``!!set``, ...), merge keys, documents nested deeper than ``MAX_DEPTH`` and more
+than ``MAX_VALUES`` values are problems with a line and column.
 """
 
 from __future__ import annotations
@@ -61,8 +68,46 @@ def _nearest(table: dict[Loc, Position], loc: Loc) -> Position:
     return Position(1, 1)
 
 
+# Aliases let a few lines expand to billions of values ("billion laughs"); a real
+# platform file is far below this, and a hostile pull request must not hang validation.
+MAX_VALUES = 200_000
+# Platform files are a handful of levels deep; thousands of nested ``[`` would otherwise
+# exhaust Python's stack in the composer (libyaml stops at 1000 levels on its own).
+MAX_DEPTH = 64
+
+_CORE = "tag:yaml.org,2002:"
+_CORE_TAGS = frozenset(
+    _CORE + name for name in ("str", "int", "float", "bool", "null", "map", "seq")
+)
+"""Tags a platform file may carry: the ones plain YAML resolves to by itself."""
+_MERGE_TAG = _CORE + "merge"
+
+
+def _too_deep_message() -> str:
+    return (
+        f"values are nested more than {MAX_DEPTH} levels deep; platform files need a "
+        "few levels, so flatten this value"
+    )
+
+
+class _TooDeep(yaml.MarkedYAMLError):
+    """Raised by the Python composer at ``MAX_DEPTH``, before its recursion gets deep."""
+
+
 class _Loader(yaml.SafeLoader):
     """A safe loader whose scalars never become dates (they stay strings)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _TooDeep(problem=_too_deep_message(), problem_mark=event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 # libyaml composes ~10x faster (it matters with thousands of customer files); its error
@@ -85,15 +130,13 @@ def _pos(mark: yaml.Mark | None) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
-# Aliases let a few lines expand to billions of values ("billion laughs"); a real
-# platform file is far below this, and a hostile pull request must not hang validation.
-MAX_VALUES = 200_000
+class _Limit(Exception):
+    """A document over one of the limits: reported at ``node`` and nothing else."""
 
-
-class _TooManyValues(Exception):
-    def __init__(self, node: yaml.Node) -> None:
-        super().__init__()
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
         self.node = node
+        self.message = message
 
 
 class _Converter:
@@ -112,8 +155,18 @@ class _Converter:
     def convert(self, node: yaml.Node, loc: Loc) -> Any:
         self.count += 1
         if self.count > MAX_VALUES:
-            raise _TooManyValues(node)
+            raise _Limit(
+                node,
+                f"the document expands to more than {MAX_VALUES} values (through YAML "
+                "aliases?); write the values out or split the file",
+            )
+        # An alias can put a deep value inside another deep one: count here too.
+        if len(loc) > MAX_DEPTH:
+            raise _Limit(node, _too_deep_message())
         self.values[loc] = _pos(node.start_mark)
+        if node.tag not in _CORE_TAGS:
+            self.problem(node, _tag_message(node.tag))
+            return None
         if id(node) in self._active:
             self.problem(node, "recursive YAML aliases are not supported")
             return None
@@ -137,6 +190,14 @@ class _Converter:
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problem(key_node, "mapping keys must be plain strings")
+                continue
+            if key_node.tag == _MERGE_TAG:
+                self.problem(
+                    key_node, "merge keys ('<<') are not supported; write the keys out instead"
+                )
+                continue
+            if key_node.tag not in _CORE_TAGS:
+                self.problem(key_node, _tag_message(key_node.tag))
                 continue
             # Keys are names (scripts, variables): ``123`` or ``yes`` mean the text.
             key = str(key_node.value)
@@ -171,6 +232,14 @@ class _Converter:
         return None
 
 
+def _tag_message(tag: str) -> str:
+    shown = "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
+    return (
+        f"YAML tag '{shown}' is not allowed: platform files are plain YAML (strings, "
+        "numbers, booleans, lists and mappings), so remove the tag"
+    )
+
+
 def read_yaml(text: str) -> tuple[YamlDoc | None, list[YamlProblem]]:
     """Parse one YAML document.
 
@@ -181,6 +250,11 @@ def read_yaml(text: str) -> tuple[YamlDoc | None, list[YamlProblem]]:
     fast = _FastLoader(text)
     try:
         return _convert(fast, fast.get_single_node())
+    except yaml.MarkedYAMLError as exc:
+        # libyaml stops at 1000 levels; the Python scanner would take seconds to get there.
+        if exc.problem and "maximum nesting depth" in exc.problem:
+            pos = _pos(exc.problem_mark)
+            return None, [YamlProblem(pos.line, pos.column, _too_deep_message())]
     except yaml.YAMLError:
         pass
     finally:
@@ -200,6 +274,9 @@ def read_yaml(text: str) -> tuple[YamlDoc | None, list[YamlProblem]]:
         ]
     try:
         node = loader.get_single_node()
+    except _TooDeep as exc:
+        pos = _pos(exc.problem_mark)
+        return None, [YamlProblem(pos.line, pos.column, exc.problem or _too_deep_message())]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = _pos(mark)
@@ -219,11 +296,7 @@ def _convert(loader: Any, node: yaml.Node | None) -> tuple[YamlDoc | None, list[
     converter = _Converter(loader)
     try:
         data = converter.convert(node, ())
-    except _TooManyValues as exc:
+    except _Limit as exc:
         pos = _pos(exc.node.start_mark)
-        message = (
-            f"the document expands to more than {MAX_VALUES} values (through YAML aliases?); "
-            "write the values out or split the file"
-        )
-        return None, [YamlProblem(pos.line, pos.column, message)]
+        return None, [YamlProblem(pos.line, pos.column, exc.message)]
     return YamlDoc(data, converter.values, converter.keys), converter.problems
