@@ -10,6 +10,7 @@ from wfp_reconcile.config.loader import CUSTOMER_FILE, PLATFORM_FILE, customer_f
 from wfp_reconcile.config.model import Customer
 from wfp_reconcile.config.policy import admin_only_fields
 from wfp_reconcile.gitsource import PathChange
+from wfp_reconcile.quoting import quote_path
 
 from .paths import OUTSIDE_PREFIX, change_json, customer_dir, has_login
 from .state import OwnershipState
@@ -42,10 +43,14 @@ class Violation:
             who.append("a platform admin (" + ", ".join(self.admins) + ")")
         if not who:
             return (
-                f"{self.path}: {self.reason}; no platform admins are declared in "
+                f"{quote_path(self.path)}: {self.reason}; no platform admins are declared in "
                 f"{PLATFORM_FILE} at the base revision, so add them there first."
             )
-        return f"{self.path}: {self.reason}; must be made or approved by " + " or ".join(who) + "."
+        return (
+            f"{quote_path(self.path)}: {self.reason}; must be made or approved by "
+            + " or ".join(who)
+            + "."
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,8 +121,9 @@ def _path_violations(change: PathChange, base: OwnershipState, actor: str) -> li
                 Violation(
                     path=change.path,
                     reason=(
-                        f"moves {change.old_path} from customer directory {old_dir!r} to "
-                        f"{new_dir!r}; renaming or merging customers needs a platform admin"
+                        f"moves {quote_path(change.old_path)} from customer directory "
+                        f"{old_dir!r} to {new_dir!r}; renaming or merging customers needs a "
+                        "platform admin"
                     ),
                     admins=admins,
                 )
