@@ -18,7 +18,7 @@ from wfp_reconcile.errors import ConfigError, ConfigProblem
 from wfp_reconcile.quoting import quote_path
 
 from .envvars import ENV_FIELDS, EnvError, expand, expand_customer
-from .files import read_module
+from .files import KindCache, read_module
 from .messages import problems_from_validation
 from .model import Customer, OutboundWorker, Platform, PlatformRepo, TailWorker
 from .rules import CustomerEntry, PlatformEntry, check_repo, outbound_modules
@@ -299,8 +299,9 @@ def _read_modules(
             )
             for i, path in enumerate(script.modules):
                 wanted.append((entry.path, entry.doc, ("scripts", name, "modules", i), base, path))
+    kinds: KindCache = {}
     for file, doc, loc, base, raw in wanted:
-        result = read_module(collector.source, base, raw)
+        result = read_module(collector.source, base, raw, kinds)
         if result.content is not None:
             files[result.path] = result.content
         elif result.error is not None:
