@@ -239,24 +239,27 @@ def _customer_violations(
                     admins=admins,
                 )
             )
-    declared_before = before.scripts if before is not None else frozenset()
-    for script in sorted(now.scripts - declared_before):
-        holder = base.script_holder(script)
-        if holder is None or holder.directory == directory:
-            continue
-        if has_login(holder.owners, actor):
-            continue  # the author owns both customers: moving a script between them is theirs
-        violations.append(
-            Violation(
-                path=path,
-                reason=(
-                    f"claims the script name {script!r}, which customer "
-                    f"{holder.id or holder.directory!r} declares at the base revision"
-                ),
-                owners=holder.owners,
-                admins=admins,
+    # Names unique across customers (script names, and every field marked Claimed):
+    # declaring one another customer declares is theirs to approve.
+    claimed_before = before.claimed() if before is not None else {}
+    for what, names in sorted(now.claimed().items()):
+        for name in sorted(names - claimed_before.get(what, frozenset())):
+            holder = base.holder(what, name)
+            if holder is None or holder.directory == directory:
+                continue
+            if has_login(holder.owners, actor):
+                continue  # the author owns both customers: moving a name between them is theirs
+            violations.append(
+                Violation(
+                    path=path,
+                    reason=(
+                        f"claims the {what} {name!r}, which customer "
+                        f"{holder.id or holder.directory!r} declares at the base revision"
+                    ),
+                    owners=holder.owners,
+                    admins=admins,
+                )
             )
-        )
     return violations
 
 

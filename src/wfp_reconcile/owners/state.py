@@ -14,11 +14,14 @@ from wfp_reconcile.config.loader import (
     load_platform_file,
 )
 from wfp_reconcile.config.model import Customer
-from wfp_reconcile.config.policy import admin_only_values
+from wfp_reconcile.config.policy import admin_only_values, claimed_names
 from wfp_reconcile.config.source import RepoSource
 from wfp_reconcile.errors import ConfigProblem
 
-__all__ = ["CustomerOwnership", "OwnershipState", "read_state"]
+__all__ = ["SCRIPT_NAME", "CustomerOwnership", "OwnershipState", "read_state"]
+
+SCRIPT_NAME = "script name"
+"""What ``Customer.scripts`` claims (its ``Claimed`` marker)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +38,13 @@ class CustomerOwnership:
     """Admin-only field (``plan``, ``scripts.<name>.limits``) to its value as canonical JSON."""
     problems: tuple[ConfigProblem, ...] = ()
     """Why ``customer.yaml`` does not load (when ``readable`` is False)."""
+    claims: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    """Names unique across customers, by what they are (fields marked ``Claimed``);
+    script names are ``scripts``."""
+
+    def claimed(self) -> dict[str, frozenset[str]]:
+        """Every claimed name by what it is, script names included."""
+        return {**self.claims, SCRIPT_NAME: self.scripts}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,8 +58,12 @@ class OwnershipState:
     """Why ``platform.yaml`` does not load (then ``admins`` is empty)."""
 
     def script_holder(self, script: str) -> CustomerOwnership | None:
+        return self.holder(SCRIPT_NAME, script)
+
+    def holder(self, what: str, name: str) -> CustomerOwnership | None:
+        """The customer that claims ``name`` (a ``what``: script name, hostname, ...)."""
         for customer in self.customers.values():
-            if script in customer.scripts:
+            if name in customer.claimed().get(what, frozenset()):
                 return customer
         return None
 
@@ -77,12 +91,14 @@ def read_state(source: RepoSource, *, env: Mapping[str, str] | None = None) -> O
                 )
                 continue
             customer = entry.customer
+            claims = claimed_names(customer)
             customers[name] = CustomerOwnership(
                 directory=name,
                 id=customer.id,
                 owners=customer.owners,
-                scripts=frozenset(customer.scripts),
+                scripts=claims.pop(SCRIPT_NAME, frozenset()),
                 policy=admin_only_values(Customer, entry.doc.data),
+                claims=claims,
             )
     return OwnershipState(
         admins=admins, customers=customers, platform_problems=tuple(platform_problems)
