@@ -194,3 +194,16 @@ def test_any_claimed_name_of_another_customer_needs_its_owners() -> None:
     by_bob = check_ownership(changes, base, head, "bob").violations  # bob may give it away
     assert [v.reason for v in by_bob] == ["belongs to customer 'acme'"]
     assert check_ownership(changes, base, head, "root").passed
+
+
+def test_a_customer_file_replaced_by_a_symlink_does_not_load(platform_repo: GitRepo) -> None:
+    platform_repo.git("checkout", "-q", "-b", "link")
+    platform_repo.git("rm", "-q", "customers/acme/customer.yaml")
+    (platform_repo.root / "customers/acme/customer.yaml").symlink_to("../bolt/customer.yaml")
+    head = platform_repo.commit("link")
+    platform_repo.git("checkout", "-q", "main")
+
+    report = check_revisions(platform_repo.root, "main", head, "alice")
+
+    assert [v.path for v in report.violations] == ["customers/acme/customer.yaml"]
+    assert "does not load" in report.violations[0].reason

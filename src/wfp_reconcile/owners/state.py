@@ -82,7 +82,8 @@ def read_state(source: RepoSource, *, env: Mapping[str, str] | None = None) -> O
     root = PurePosixPath(CUSTOMERS_DIR)
     if source.kind(root) == "dir":
         for name in source.list_dir(root):
-            if source.kind(root / name / CUSTOMER_FILE) != "file":
+            # A symlink, directory or submodule in its place does not load either.
+            if source.kind(root / name / CUSTOMER_FILE) == "missing":
                 continue
             entry, problems = load_customer_file(source, name, env=environ)
             if entry is None:
