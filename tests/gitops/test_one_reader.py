@@ -165,7 +165,10 @@ def test_names_unique_across_customers_are_declared_on_the_model() -> None:
         {"id": "a", "name": "A", "plan": "p", "scripts": {"web": {"main_module": "w.mjs"}}}
     )
 
-    assert claimed_names(customer) == {"script name": frozenset({"web"})}
+    assert claimed_names(customer) == {
+        "script name": frozenset({"web"}),
+        "hostname": frozenset(),
+    }
 
 
 def test_any_claimed_name_of_another_customer_needs_its_owners() -> None:

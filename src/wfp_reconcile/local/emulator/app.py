@@ -15,6 +15,7 @@ from .api import API_PREFIX, CloudflareApi
 from .assets_store import AssetStore
 from .d1 import D1Engine
 from .faults import FaultConfig, FaultInjector
+from .hostnames import HostnameStore
 from .internal import internal_routes
 from .state import EmulatorState, RequestLog
 from .store import Store
@@ -50,6 +51,7 @@ def create_app(
         api_token=api_token,
         max_script_bytes=max_script_bytes,
         assets=AssetStore(state_dir),
+        hostnames=HostnameStore(state_dir),
     )
 
     @contextlib.asynccontextmanager

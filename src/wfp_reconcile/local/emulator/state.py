@@ -12,6 +12,7 @@ from typing import Any
 from .assets_store import AssetStore
 from .d1 import D1Engine
 from .faults import FaultInjector
+from .hostnames import HostnameStore
 from .store import Store
 
 __all__ = ["EmulatorState", "RequestLog", "RequestRecord", "UploadCheck"]
@@ -88,6 +89,7 @@ class EmulatorState:
     api_token: str = dataclasses.field(repr=False)
     max_script_bytes: int
     assets: AssetStore = dataclasses.field(default_factory=lambda: AssetStore(None))
+    hostnames: HostnameStore = dataclasses.field(default_factory=HostnameStore)
     pending_versions: dict[str, tuple[str, str, Any]] = dataclasses.field(default_factory=dict)
     """Versions uploaded but not deployed: id -> (account, script, parsed upload); in
     memory only (``wrangler deploy`` deploys the version it just uploaded)."""
