@@ -79,8 +79,10 @@ class Estimate(BaseModel):
         read_calls: int,
         requests_per_window: int,
         window_seconds: float,
+        asset_calls: int = 0,
     ) -> Estimate:
-        writes = sum(1 for c in changes if c.action.writes)
+        # Static assets add an upload session and its buckets to a script's upload.
+        writes = sum(1 for c in changes if c.action.writes) + asset_calls
         calls = writes + read_calls
         # The bucket starts full: only calls beyond one window's budget wait.
         beyond = max(0, calls - requests_per_window)
