@@ -9,7 +9,14 @@
 3. Size of the dispatcher bundle with a 10,000-script manifest, and the time Node needs
    to parse that manifest (what the Worker does once per isolate).
 
+4. With ``--fleet``: the dispatcher at fleet scale (10,000 scripts; ``--with-100k`` adds
+   100,000 in 10,000 customers): what one change uploads, and in workerd the time to start
+   the Worker (which parses its routing data) and the p50/p99 of dispatched requests,
+   against a 10-script platform measured in the same run
+   (``scripts/bench_dispatcher_fleet.mjs`` does the workerd part).
+
 Usage: .venv/bin/python scripts/bench_dispatcher.py [--requests 2000] [--json]
+       .venv/bin/python scripts/bench_dispatcher.py --fleet [--with-100k]
 """
 
 from __future__ import annotations
@@ -255,13 +262,150 @@ def bench_bundle(scripts: int) -> dict[str, Any]:
     }
 
 
+def _write_upload(directory: Path, upload: ScriptUpload) -> None:
+    directory.mkdir(parents=True)
+    for module in upload.modules:
+        (directory / module.name).write_bytes(module.content)
+
+
+def bench_fleet(sizes: list[int], requests: int, runs: int) -> list[dict[str, Any]]:
+    """Upload size per change, Worker start in workerd and dispatched latency per size."""
+    install = ensure_installed()
+    rows: list[dict[str, Any]] = []
+    cases: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="wfp-fleet-") as tmp:
+        for scripts in sizes:
+            repo = _big_repo(scripts)
+            fingerprints = {
+                name: hashlib.sha256(name.encode()).hexdigest()[:32]
+                for c in repo.customers
+                for name in c.scripts
+            }
+            started = time.perf_counter()
+            upload = build_dispatcher_upload(repo, fingerprints, repo.commit)
+            build_s = time.perf_counter() - started
+            everything = b"".join(m.content for m in upload.modules)
+            manifest = next(m.content for m in upload.modules if m.name == MANIFEST_MODULE)
+            directory = Path(tmp) / f"d{scripts}"
+            _write_upload(directory, upload)
+            rows.append(
+                {
+                    "scripts": scripts,
+                    "design": "manifest",
+                    "customers": len(repo.customers),
+                    # Every change to any script changes the manifest: the whole bundle goes up.
+                    "upload_per_change_bytes": len(everything),
+                    "upload_per_change_gzip_bytes": len(gzip.compress(everything, 6)),
+                    "manifest_bytes": len(manifest),
+                    "build_seconds": round(build_s, 3),
+                }
+            )
+            probe = f"{repo.customers[0].id}-script-0"
+            data = json.loads(manifest)
+            names = sorted(data["scripts"])
+            step = max(1, len(names) // 200)
+            cold = [n for n in names[1::step] if n != probe][:200]
+            cases.append(
+                {"label": str(scripts), "dir": str(directory), "probe": probe, "cold": cold}
+            )
+            # The store design: one record per script (with its customer's routing data).
+            records = {
+                name: {"script": entry, "customer": data["customers"][entry["customer"]]}
+                for name, entry in data["scripts"].items()
+            }
+            kv_dir = Path(tmp) / f"kv{scripts}"
+            _write_upload(kv_dir, upload)
+            seeded = [probe, *cold]
+            (kv_dir / "records.jsonl").write_text(
+                "".join(json.dumps({"key": f"s:{n}", "value": records[n]}) + "\n" for n in seeded)
+            )
+            changed = repo.customers[0]
+            one_customer = sum(
+                len(json.dumps(records[n], separators=(",", ":"))) + len(n) + 2
+                for n in changed.scripts
+            )
+            template = sum(len(m.content) for m in upload.modules if m.name != MANIFEST_MODULE)
+            rows.append(
+                {
+                    "scripts": scripts,
+                    "design": "store",
+                    "customers": len(repo.customers),
+                    "upload_per_change_bytes": one_customer,
+                    "upload_per_change_gzip_bytes": None,
+                    "worker_bytes": template,
+                    "manifest_bytes": 0,
+                    "build_seconds": None,
+                }
+            )
+            cases.append(
+                {
+                    "label": f"kv{scripts}",
+                    "kind": "kv",
+                    "dir": str(kv_dir),
+                    "probe": probe,
+                    "cold": cold,
+                }
+            )
+        harness = ROOT / "scripts" / "bench_dispatcher_fleet.mjs"
+        config = {
+            "installDir": str(install),
+            "compatibilityDate": "2025-01-01",
+            "requests": requests,
+            "runs": runs,
+            "parses": 15,
+            "cases": cases,
+        }
+        result = subprocess.run(
+            ["node", str(harness)],
+            env={**os.environ, "WFP_BENCH_CONFIG": json.dumps(config)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"the workerd harness failed:\n{result.stderr[-3000:]}")
+        measured = {r["label"]: r for r in json.loads(result.stdout.strip().splitlines()[-1])}
+    for row in rows:
+        label = str(row["scripts"]) if row["design"] == "manifest" else f"kv{row['scripts']}"
+        row.update({k: v for k, v in measured[label].items() if k != "label"})
+    return rows
+
+
+def print_fleet(rows: list[dict[str, Any]]) -> None:
+    print(
+        "| design | scripts | customers | upload per change | Worker start in workerd "
+        "| routing data parse | first request | p50 | p99 | first request to another script |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in sorted(rows, key=lambda r: (r["design"], r["scripts"])):
+        gz = r["upload_per_change_gzip_bytes"]
+        upload = f"{r['upload_per_change_bytes']:,} B" + (f" ({gz:,} gzip)" if gz else "")
+        cold = r.get("cold_lookup_p50_ms")
+        print(
+            f"| {r['design']} | {r['scripts']:,} | {r['customers']:,} | {upload} "
+            f"| {r['start_ms']} ms | {r['parse_ms']} ms | {r['first_request_ms']} ms "
+            f"| {r['p50_ms']} ms | {r['p99_ms']} ms | {cold if cold is not None else '-'} ms |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--startup-runs", type=int, default=3)
     parser.add_argument("--manifest-scripts", type=int, default=10_000)
     parser.add_argument("--json", action="store_true", help="print JSON only")
+    parser.add_argument("--fleet", action="store_true", help="the dispatcher at fleet scale")
+    parser.add_argument("--with-100k", action="store_true", help="--fleet: add 100,000 scripts")
+    parser.add_argument("--fleet-runs", type=int, default=3, help="--fleet: Worker starts")
     args = parser.parse_args()
+    if args.fleet:
+        sizes = [10, 10_000] + ([100_000] if args.with_100k else [])
+        rows = bench_fleet(sizes, args.requests, args.fleet_runs)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            print_fleet(rows)
+        return
     ensure_installed()
     results = {
         "machine": {

@@ -14,13 +14,24 @@ The emulator runs as its own process (``wfp-reconcile local-api``) with added
 latency per request; every measured plan/apply runs as a separate
 ``wfp-reconcile`` process so its peak RSS is its own.
 
+With ``--growth`` it prints instead a growth table: the no-change plan, one edited
+script applied and ``status`` at 1k and 10k scripts (``--with-100k`` adds 100,000 scripts
+in 10,000 customers; that run takes a while and is never part of the test suite), each
+measured for this checkout and, with ``--baseline DIR`` (a checkout of the baseline
+commit, e.g. made with ``git worktree add``), for the baseline against the very same
+emulator state in the same run. Columns give wall and CPU seconds (user + system of the
+measured process: on a busy machine CPU seconds are the steadier figure) and the CPU
+growth factor from the previous size, which is 10x for linear work.
+
 Usage: scripts/bench_reconcile.py [--scripts 10000] [--creates 1000] [--latency-ms 50]
+       scripts/bench_reconcile.py --growth [--with-100k] [--baseline DIR] [--latency-ms 50]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import shutil
 import socket
@@ -126,8 +137,26 @@ def request_counts(url: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in data["counts"].items()}
 
 
-def run_cli(url: str, *args: str, rate: int = 1000, concurrency: int = 8) -> tuple[float, int, str]:
-    """Run one ``wfp-reconcile`` command; returns wall seconds, peak RSS in MB, stdout."""
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One measured ``wfp-reconcile`` process."""
+
+    wall: float
+    cpu: float
+    """User + system seconds of the process itself."""
+    rss_mb: int
+    code: int
+    stdout: str
+
+
+def run_cli(
+    url: str,
+    *args: str,
+    rate: int = 1000,
+    concurrency: int = 8,
+    src: Path | None = None,
+) -> Run:
+    """Run one ``wfp-reconcile`` command (of the checkout at ``src``, default this one)."""
     env = {
         **os.environ,
         "CLOUDFLARE_API_TOKEN": TOKEN,
@@ -135,6 +164,9 @@ def run_cli(url: str, *args: str, rate: int = 1000, concurrency: int = 8) -> tup
         "WFP_RATE_LIMIT": str(rate),
         "WFP_CONCURRENCY": str(concurrency),
     }
+    if src is not None:
+        # PYTHONPATH comes before the editable install, so the baseline's modules win.
+        env["PYTHONPATH"] = str(src)
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen([PY, "-m", "wfp_reconcile", *args], env=env, stdout=out, stderr=err)
@@ -147,7 +179,8 @@ def run_cli(url: str, *args: str, rate: int = 1000, concurrency: int = 8) -> tup
         stdout, stderr = out.read(), err.read()
     if proc.returncode not in (0, 2):
         raise SystemExit(f"wfp-reconcile {' '.join(args)} failed:\n{stderr[-2000:]}")
-    return wall, usage.ru_maxrss // 1024, stdout
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(wall, cpu, usage.ru_maxrss // 1024, proc.returncode, stdout)
 
 
 def naive_plan(url: str, concurrency: int) -> tuple[float, int]:
@@ -179,36 +212,183 @@ def naive_plan(url: str, concurrency: int) -> tuple[float, int]:
     return time.perf_counter() - started, calls
 
 
+def seed(state: Path, repo_dir: Path) -> None:
+    """Put what ``apply`` would upload straight into the emulator's store (it is not running).
+
+    At 100,000 scripts seeding through the API would take longer than everything measured;
+    a no-change plan afterwards (exit code 0) proves the state is exactly what apply makes.
+    """
+    from wfp_reconcile.config import load_repo_dir
+    from wfp_reconcile.desired import build_desired
+    from wfp_reconcile.local.emulator.store import REGULAR, ModuleRow, Store
+
+    repo = load_repo_dir(repo_dir)
+    desired = build_desired(repo)
+    store = Store(state)
+    try:
+        if store.get_namespace(ACCOUNT, desired.namespace) is None:
+            store.create_namespace(ACCOUNT, desired.namespace)
+        for worker in desired.all():
+            upload = worker.upload_with_tags()
+            modules = [ModuleRow(m.name, m.content_type, m.content) for m in upload.modules]
+            metadata = {k: v for k, v in upload.metadata.items() if k != "tags"}
+            namespace = desired.namespace if worker.customer else REGULAR
+            store.put_script(ACCOUNT, namespace, worker.name, metadata, modules, worker.tags)
+    finally:
+        store.close()
+
+
+def edit(repo: Path, marker: str) -> None:
+    victim = repo / "customers" / "cust-00000" / "s-00000-0.mjs"
+    victim.write_text(TEMPLATE % f"s-00000-0 {marker}")
+
+
+@dataclasses.dataclass(frozen=True)
+class GrowthRow:
+    scripts: int
+    version: str
+    plan: Run
+    plan_calls: int
+    apply: Run
+    apply_calls: int
+    uploads: str
+    status: Run
+
+
+def measure_size(
+    tmp: Path, scripts: int, latency_ms: int, versions: list[tuple[str, Path | None]]
+) -> list[GrowthRow]:
+    repo = tmp / f"repo-{scripts}"
+    started = time.perf_counter()
+    write_repo(repo, scripts)
+    seed(tmp / f"state-{scripts}", repo)
+    print(
+        f"{scripts} scripts generated and seeded in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
+    rows: list[GrowthRow] = []
+    with emulator(tmp / f"state-{scripts}") as url:
+        check = run_cli(url, "plan", "--repo", str(repo), "--detailed-exitcode")
+        if check.code != 0:
+            raise SystemExit(
+                f"the seeded namespace is not a no-change plan:\n{check.stdout[-2000:]}"
+            )
+        set_faults(url, latency_ms=latency_ms)
+        for label, src in versions:
+            reset_requests(url)
+            plan = run_cli(url, "plan", "--repo", str(repo), "--detailed-exitcode", src=src)
+            plan_calls = sum(request_counts(url).values())
+            edit(repo, label)
+            reset_requests(url)
+            applied = run_cli(url, "apply", "--repo", str(repo), "--auto-approve", src=src)
+            counts = request_counts(url)
+            uploads = f"{counts.get('upload_script', 0)}+{counts.get('upload_worker', 0)}"
+            reset_requests(url)
+            status = run_cli(url, "status", "--repo", str(repo), "--format", "json", src=src)
+            rows.append(
+                GrowthRow(
+                    scripts, label, plan, plan_calls, applied, sum(counts.values()), uploads, status
+                )
+            )
+            print(f"  {label}: plan {plan.wall:.2f} s, apply {applied.wall:.2f} s", file=sys.stderr)
+    shutil.rmtree(repo)
+    shutil.rmtree(tmp / f"state-{scripts}")
+    return rows
+
+
+def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |")
+
+
+def growth(args: argparse.Namespace) -> int:
+    sizes = [1_000, 10_000] + ([100_000] if args.with_100k else [])
+    versions: list[tuple[str, Path | None]] = []
+    if args.baseline:
+        base = Path(args.baseline).resolve()
+        commit = subprocess.run(
+            ["git", "-C", str(base), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        versions.append((f"baseline {commit}", base / "src"))
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    versions.append((f"this {head or 'checkout'}", None))
+    rows: list[GrowthRow] = []
+    with tempfile.TemporaryDirectory(prefix="wfp-growth-") as tmp_name:
+        for size in sizes:
+            rows += measure_size(Path(tmp_name), size, args.latency_ms, versions)
+    print(
+        "\nno-change plan, one edited script applied, status; "
+        f"latency={args.latency_ms} ms, 10 scripts a customer\n"
+    )
+    header = (
+        "scripts", "version", "plan calls", "plan wall s", "plan CPU s", "CPU growth",
+        "plan RSS MB", "apply calls (uploads)", "apply wall s", "apply RSS MB", "status wall s",
+    )  # fmt: skip
+    table: list[tuple[str, ...]] = []
+    previous: dict[str, GrowthRow] = {}
+    for row in rows:
+        before = previous.get(row.version)
+        factor = (
+            f"{row.plan.cpu / before.plan.cpu:.1f}x for {row.scripts // before.scripts}x"
+            if before else ""
+        )  # fmt: skip
+        table.append(
+            (
+                f"{row.scripts:,}", row.version, str(row.plan_calls), f"{row.plan.wall:.2f}",
+                f"{row.plan.cpu:.2f}", factor, str(row.plan.rss_mb),
+                f"{row.apply_calls} ({row.uploads})", f"{row.apply.wall:.2f}",
+                str(row.apply.rss_mb), f"{row.status.wall:.2f}",
+            )
+        )  # fmt: skip
+        previous[row.version] = row
+    print_table(header, table)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scripts", type=int, default=10_000)
     parser.add_argument("--creates", type=int, default=1_000)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--growth", action="store_true", help="print the 1k/10k(/100k) table")
+    parser.add_argument("--with-100k", action="store_true", help="add 100,000 scripts (slow)")
+    parser.add_argument("--baseline", help="a checkout of the baseline commit to measure too")
     args = parser.parse_args()
+    if args.growth:
+        return growth(args)
     latency = args.latency_ms / 1000
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, str, str, str, str]] = []
 
     with tempfile.TemporaryDirectory(prefix="wfp-bench-") as tmp_name:
         tmp = Path(tmp_name)
         repo = tmp / "repo"
         write_repo(repo, args.scripts)
+        seed(tmp / "state", repo)
         with emulator(tmp / "state") as url:
-            print(f"seeding {args.scripts} scripts (no added latency)...", file=sys.stderr)
-            run_cli(url, "apply", "--repo", str(repo), "--auto-approve", rate=10**9, concurrency=16)
-
             set_faults(url, latency_ms=args.latency_ms)
             reset_requests(url)
-            wall, rss, _ = run_cli(url, "plan", "--repo", str(repo), "--detailed-exitcode")
+            plan = run_cli(url, "plan", "--repo", str(repo), "--detailed-exitcode")
             calls = sum(request_counts(url).values())
             reset_requests(url)
             naive_wall, naive_calls = naive_plan(url, args.concurrency)
-            rows.append(("no-change plan, wfp-reconcile", str(calls), f"{wall:.2f}", f"{rss}"))
+            rows.append(
+                (
+                    "no-change plan, wfp-reconcile", str(calls), f"{plan.wall:.2f}",
+                    f"{plan.cpu:.2f}", f"{plan.rss_mb}",
+                )
+            )  # fmt: skip
             rows.append(
                 (
                     "no-change plan, naive (1 call/script)",
                     str(naive_calls),
                     f"{naive_wall:.2f}",
+                    "-",
                     "-",
                 )
             )
@@ -216,23 +396,24 @@ def main() -> int:
                 (
                     "ratio naive / wfp-reconcile",
                     f"{naive_calls / calls:.0f}x",
-                    f"{naive_wall / wall:.1f}x",
+                    f"{naive_wall / plan.wall:.1f}x",
+                    "",
                     "",
                 )
             )
 
-            victim = repo / "customers" / "cust-00000" / "s-00000-0.mjs"
-            victim.write_text(victim.read_text().replace("from", "FROM"))
+            edit(repo, "edited")
             reset_requests(url)
-            wall, rss, _ = run_cli(url, "apply", "--repo", str(repo), "--auto-approve")
+            applied = run_cli(url, "apply", "--repo", str(repo), "--auto-approve")
             counts = request_counts(url)
             rows.append(
                 (
                     "one changed script: apply",
                     f"{sum(counts.values())} ({counts.get('upload_script', 0)} script upload, "
                     f"{counts.get('upload_worker', 0)} dispatcher)",
-                    f"{wall:.2f}",
-                    f"{rss}",
+                    f"{applied.wall:.2f}",
+                    f"{applied.cpu:.2f}",
+                    f"{applied.rss_mb}",
                 )
             )
 
@@ -243,7 +424,7 @@ def main() -> int:
             run_cli(url, "plan", "--repo", str(creates))  # warm imports, namespace check
             set_faults(url, latency_ms=args.latency_ms)
             reset_requests(url)
-            wall, rss, _ = run_cli(
+            created = run_cli(
                 url,
                 "apply",
                 "--repo",
@@ -261,23 +442,27 @@ def main() -> int:
                 (
                     f"{args.creates} creates at concurrency {args.concurrency}",
                     str(calls),
-                    f"{wall:.2f}",
-                    f"{rss}",
+                    f"{created.wall:.2f}",
+                    f"{created.cpu:.2f}",
+                    f"{created.rss_mb}",
                 )
             )
-            rows.append(("  ideal: calls x latency / concurrency", "", f"{ideal:.2f}", ""))
+            rows.append(("  ideal: calls x latency / concurrency", "", f"{ideal:.2f}", "", ""))
             rows.append(
-                ("  Cloudflare's 1,200 req / 5 min, full bucket", "", f"{full_bucket:.0f}", "")
+                ("  Cloudflare's 1,200 req / 5 min, full bucket", "", f"{full_bucket:.0f}", "", "")
             )
             rows.append(
-                ("  Cloudflare's 1,200 req / 5 min, empty bucket", "", f"{empty_bucket:.0f}", "")
+                (
+                    "  Cloudflare's 1,200 req / 5 min, empty bucket",
+                    "",
+                    f"{empty_bucket:.0f}",
+                    "",
+                    "",
+                )
             )
 
     print(f"\nscripts={args.scripts} latency={args.latency_ms} ms concurrency={args.concurrency}\n")
-    header = ("measurement", "API calls", "wall s", "peak RSS MB")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |")
+    print_table(("measurement", "API calls", "wall s", "CPU s", "peak RSS MB"), rows)
     return 0
 
 

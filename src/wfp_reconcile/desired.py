@@ -156,8 +156,13 @@ class DesiredState:
         return h.hexdigest()
 
 
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds
+# on every call; one encoder serves the 30,000 calls of a 10,000-script plan.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(value).encode()
 
 
 def fingerprint_upload(upload: ScriptUpload) -> Fingerprint:

@@ -7,8 +7,8 @@ import pytest
 from wfp_reconcile.config.source import WorkTreeSource
 from wfp_reconcile.errors import GitError
 from wfp_reconcile.gitsource import (
-    Change,
     GitTreeSource,
+    PathChange,
     changed_paths,
     dirty_paths,
     dirty_warning,
@@ -175,9 +175,9 @@ def test_changed_paths_detects_renames_and_ignores_base_only_commits(repo: GitRe
     changes = changed_paths(repo.root, main_tip, head)
 
     assert changes == [
-        Change("customers/zeta/big.mjs", "renamed", "customers/acme/big.mjs"),
-        Change("customers/zeta/customer.yaml", "renamed", "customers/acme/customer.yaml"),
-        Change("customers/zeta/extra.mjs", "added"),
+        PathChange("customers/zeta/big.mjs", "renamed", "customers/acme/big.mjs"),
+        PathChange("customers/zeta/customer.yaml", "renamed", "customers/acme/customer.yaml"),
+        PathChange("customers/zeta/extra.mjs", "added"),
     ]
     assert changed_paths(repo.root, base, head) == changes
 
@@ -189,8 +189,8 @@ def test_changed_paths_in_a_subdirectory_are_relative_to_it_and_keep_outside_pat
     head = repo.commit("change", {"infra/platform.yaml": "a: 2\n", "other.txt": "p\n"})
 
     assert changed_paths(repo.root / "infra", base, head) == [
-        Change("../other.txt", "modified"),
-        Change("platform.yaml", "modified"),
+        PathChange("../other.txt", "modified"),
+        PathChange("platform.yaml", "modified"),
     ]
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from wfp_reconcile.gitsource import Change
+from wfp_reconcile.gitsource import PathChange
 from wfp_reconcile.owners import (
     CustomerOwnership,
     OwnershipState,
@@ -200,8 +200,8 @@ def test_owner_of_both_customers_may_move_a_script_between_them() -> None:
         },
     )
     changes = [
-        Change("customers/a/customer.yaml", "modified"),
-        Change("customers/b/customer.yaml", "modified"),
+        PathChange("customers/a/customer.yaml", "modified"),
+        PathChange("customers/b/customer.yaml", "modified"),
     ]
 
     assert check_ownership(changes, base, head, "alice").passed
@@ -224,7 +224,7 @@ def test_unreadable_base_customer_file_is_owned_only_by_admins() -> None:
         admins=("root-admin",),
         customers={"a": CustomerOwnership("a", None, (), frozenset(), readable=False)},
     )
-    changes = [Change("customers/a/x.mjs", "modified")]
+    changes = [PathChange("customers/a/x.mjs", "modified")]
 
     report = check_ownership(changes, base, base, "alice")
 
@@ -232,12 +232,10 @@ def test_unreadable_base_customer_file_is_owned_only_by_admins() -> None:
     assert "could not be read" in report.violations[0].reason
 
 
-def test_owner_may_delete_own_script_and_a_broken_head_yaml_is_still_checked(
-    platform_repo: GitRepo,
-) -> None:
+def test_owner_may_delete_own_script(platform_repo: GitRepo) -> None:
     head = pull_request(
         platform_repo,
-        {"customers/acme/customer.yaml": "id: [unclosed\n"},
+        {"customers/acme/customer.yaml": customer_yaml("acme", ["alice"], [])},
         remove=("customers/acme/acme-shop.mjs",),
     )
 
@@ -245,10 +243,28 @@ def test_owner_may_delete_own_script_and_a_broken_head_yaml_is_still_checked(
     assert not check_revisions(platform_repo.root, "main", head, "bob").passed
 
 
+def test_a_head_customer_file_that_does_not_load_fails_even_for_its_owner(
+    platform_repo: GitRepo,
+) -> None:
+    # What a file that does not load would change is unknown: it may not pass as harmless.
+    head = pull_request(
+        platform_repo,
+        {"customers/acme/customer.yaml": "id: [unclosed\n"},
+        remove=("customers/acme/acme-shop.mjs",),
+    )
+
+    report = check_revisions(platform_repo.root, "main", head, "alice")
+
+    assert [v.path for v in report.violations] == ["customers/acme/customer.yaml"]
+    assert "does not load" in report.violations[0].reason
+    assert "customers/acme/customer.yaml:2:1: YAML syntax error" in report.violations[0].reason
+    assert not check_revisions(platform_repo.root, "main", head, "bob").passed
+
+
 def test_no_admins_declared_says_to_declare_them() -> None:
     state = OwnershipState(admins=(), customers={})
 
-    report = check_ownership([Change("platform.yaml", "modified")], state, state, "alice")
+    report = check_ownership([PathChange("platform.yaml", "modified")], state, state, "alice")
 
     assert "no platform admins are declared" in report.violations[0].message
 
@@ -256,9 +272,9 @@ def test_no_admins_declared_says_to_declare_them() -> None:
 def test_summary_lists_customers_on_both_sides_of_a_move_and_platform_files() -> None:
     summary = summarize_changes(
         [
-            Change("customers/b/x.mjs", "renamed", "customers/a/x.mjs"),
-            Change("platform.yaml", "modified"),
-            Change("customers/README.md", "added"),
+            PathChange("customers/b/x.mjs", "renamed", "customers/a/x.mjs"),
+            PathChange("platform.yaml", "modified"),
+            PathChange("customers/README.md", "added"),
         ]
     )
 

@@ -10,7 +10,7 @@ import pytest
 
 from wfp_reconcile.cli import main
 from wfp_reconcile.errors import GitError
-from wfp_reconcile.gitsource import Change, changed_paths
+from wfp_reconcile.gitsource import PathChange, changed_paths
 from wfp_reconcile.owners import check_revisions, check_revisions_for
 
 from .conftest import GitRepo, customer_yaml, module, platform_yaml
@@ -78,7 +78,7 @@ def test_changes_main_already_has_are_not_changes_of_the_pull_request(
     platform_repo.commit("bob lands the same change", same)
 
     assert changed_paths(platform_repo.root, "main", head) == [
-        Change("customers/acme/acme-shop.mjs", "modified")
+        PathChange("customers/acme/acme-shop.mjs", "modified")
     ]
     assert check_revisions(platform_repo.root, "main", head, "alice").passed
 
@@ -130,7 +130,7 @@ def test_a_file_moved_out_of_the_platform_directory_keeps_both_paths(tmp_path: A
 
     changes = changed_paths(repo.root / "infra/wfp", "main", head)
 
-    assert changes == [Change("../../shop.mjs", "renamed", "customers/acme/shop.mjs")]
+    assert changes == [PathChange("../../shop.mjs", "renamed", "customers/acme/shop.mjs")]
     violations = check_revisions(repo.root / "infra/wfp", "main", head, "alice").violations
     assert [v.path for v in violations] == ["../../shop.mjs"]
 
@@ -178,7 +178,7 @@ def test_owner_changing_a_policy_field_needs_an_admin(
     ("script", "field"),
     [
         ({"limits": {"cpu_ms": 50}}, "scripts.acme-shop.limits"),
-        ({"d1": {"DB": "bolt-db"}}, "scripts.acme-shop.d1"),
+        ({"d1": {"DB": "0b0b0b0b-0000-4000-8000-000000000001"}}, "scripts.acme-shop.d1"),
     ],
 )
 def test_owner_changing_a_script_policy_field_needs_an_admin(
@@ -193,7 +193,7 @@ def test_owner_changing_a_script_policy_field_needs_an_admin(
 
 
 def test_a_new_script_with_d1_bindings_needs_an_admin(platform_repo: GitRepo) -> None:
-    new = {"main_module": "acme-new.mjs", "d1": {"DB": "some-db"}}
+    new = {"main_module": "acme-new.mjs", "d1": {"DB": "0b0b0b0b-0000-4000-8000-000000000002"}}
     acme = acme_with(scripts={"acme-shop": {"main_module": "acme-shop.mjs"}, "acme-new": new})
     head = branch(
         platform_repo,

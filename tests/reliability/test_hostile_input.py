@@ -169,6 +169,19 @@ CASES: dict[str, tuple[Edit, str]] = {
         "customers/acme/customer.yaml",
     ),
     "yaml-not-utf8": (_raw_customer_yaml(b"id: \xff\xfe\n"), "customers/acme/customer.yaml"),
+    "yaml-deep-nesting": (
+        _raw_customer_yaml(b"id: acme\nname: " + b"[" * 5000 + b"]" * 5000 + b"\n"),
+        "customers/acme/customer.yaml:2:",
+    ),
+    "yaml-local-tag-on-a-mapping": (
+        lambda root: (
+            _customer(root, "acme", {"acme-web": {"main_module": "w.mjs"}})
+            or (root / "customers/acme/customer.yaml").write_text(
+                (root / "customers/acme/customer.yaml").read_text() + "limits: !x {cpu_ms: 1}\n"
+            )
+        ),
+        "customers/acme/customer.yaml:",
+    ),
 }
 
 

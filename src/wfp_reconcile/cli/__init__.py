@@ -23,12 +23,18 @@ from wfp_reconcile.errors import ConfigError, WfpError, redact
 # Importing the command modules registers their commands on the group.
 from . import config_cmds, dev_cmd, git_cmds, local_cmds, plan_cmds, status_cmd  # noqa: F401
 from .group import cli
+from .output import redacted_output
 
 __all__ = ["cli", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code."""
+    """Run the CLI and return its exit code (output redacted of known secrets)."""
+    with redacted_output():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         result = cli.main(args=argv, prog_name="wfp-reconcile", standalone_mode=False)

@@ -6,12 +6,14 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
-from wfp_reconcile.local.runtime.devstack import DevEvent, DevSettings, DevStack
-
 from .group import cli, repo_option
+
+if TYPE_CHECKING:
+    from wfp_reconcile.local.runtime.devstack import DevEvent
 
 __all__ = ["dev"]
 
@@ -65,6 +67,10 @@ def dev(repo: Path, port: int, api_port: int, state_dir: Path | None) -> None:
             raise KeyboardInterrupt
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    # Imported here: the runtime and the emulator are a quarter of the CLI's import time,
+    # which every `plan` would pay otherwise.
+    from wfp_reconcile.local.runtime.devstack import DevSettings, DevStack
+
     settings = DevSettings(repo_dir=repo, port=port, api_port=api_port, state_dir=state_dir)
     try:
         click.echo("Starting the local API emulator and Workers runtime...")

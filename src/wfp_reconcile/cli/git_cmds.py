@@ -19,7 +19,7 @@ from wfp_reconcile.github import (
     pull_request_from_event,
     set_outputs,
 )
-from wfp_reconcile.gitsource import Change, changed_paths
+from wfp_reconcile.gitsource import PathChange, changed_paths
 from wfp_reconcile.owners import OwnershipReport, check_revisions_for, summarize_changes
 
 from .group import cli, format_option, repo_option
@@ -43,7 +43,7 @@ head_option = click.option(
 )
 
 
-def _change_line(change: Change) -> str:
+def _change_line(change: PathChange) -> str:
     sign = _SIGNS[change.status]
     if change.old_path is not None:
         return f"{sign} {change.old_path} -> {change.path}"

@@ -6,11 +6,8 @@ import os
 from pathlib import Path
 
 import click
-import uvicorn
 
 from wfp_reconcile.errors import AuthError
-from wfp_reconcile.local.emulator import FaultConfig, create_app
-from wfp_reconcile.local.emulator.server import bind_socket
 
 from .group import cli
 
@@ -87,6 +84,12 @@ def local_api(
     if not token:
         raise AuthError("Give the emulator a token: --api-token or CLOUDFLARE_API_TOKEN.")
     limit, window = _rate_limit(rate_limit)
+    # Imported here so that other commands do not load the server (see dev_cmd).
+    import uvicorn
+
+    from wfp_reconcile.local.emulator import FaultConfig, create_app
+    from wfp_reconcile.local.emulator.server import bind_socket
+
     lockout = 0.0
     if realistic_rate_limit:
         limit, window, lockout = 1200, 300.0, 300.0

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["CUSTOMER_ENV_PREFIX", "ENV_FIELDS", "EnvError", "expand", "expand_customer"]
+__all__ = [
+    "CUSTOMER_ENV_PREFIX",
+    "ENV_FIELDS",
+    "PLACEHOLDER_D1_ID",
+    "EnvError",
+    "PlaceholderEnv",
+    "credential_values",
+    "expand",
+    "expand_customer",
+    "is_credential_name",
+]
 
 ENV_FIELDS: tuple[tuple[str, ...], ...] = (("account_id",), ("namespace",), ("d1", "database_id"))
 """Where ``platform.yaml`` may reference environment variables; nowhere else."""
@@ -25,6 +35,71 @@ _NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
 
 class EnvError(ValueError):
     """An unset variable or a malformed reference; the message says which."""
+
+
+# Words that mark a variable as a credential, whatever else its name says:
+# CLOUDFLARE_API_TOKEN, CLOUDFLARE_API_KEY, GITHUB_TOKEN, ACTIONS_RUNTIME_TOKEN,
+# ACTIONS_ID_TOKEN_REQUEST_TOKEN, WFP_AGE_IDENTITY, WFP_AGE_IDENTITY_FILE, ...
+_CREDENTIAL_WORDS = frozenset(
+    {
+        "TOKEN",
+        "TOKENS",
+        "KEY",
+        "KEYS",
+        "APIKEY",
+        "SECRET",
+        "SECRETS",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIAL",
+        "CREDENTIALS",
+        "IDENTITY",
+        "IDENTITIES",
+        "PRIVATE",
+    }
+)
+_CREDENTIAL_PREFIXES = ("ACTIONS_", "WFP_AGE_", "CF_ACCESS_")
+"""The runner's own credentials and the tool's age identities, whatever they are called."""
+
+
+def is_credential_name(name: str) -> bool:
+    """Whether an environment variable holds a credential the tool (or CI) reads.
+
+    ``${VAR}`` may never name one: its value would be copied into plans, PR comments
+    and uploads. The same rule picks the values ``credential_values`` redacts.
+    """
+    upper = name.upper()
+    if upper.startswith(_CREDENTIAL_PREFIXES):
+        return True
+    return any(word in _CREDENTIAL_WORDS for word in upper.split("_"))
+
+
+def credential_values(env: Mapping[str, str]) -> list[str]:
+    """The values of every credential variable set in ``env`` (for redaction)."""
+    return [value for name, value in env.items() if value and is_credential_name(name)]
+
+
+class PlaceholderEnv(Mapping[str, str]):
+    """An environment in which every variable is set to one placeholder.
+
+    The ownership check reads files with it: what a file means for ownership must
+    not depend on where the check runs (the values differ per environment, and the
+    check has no secrets). The placeholder is valid in every field that allows
+    ``${VAR}`` (a UUID is also a valid account id and namespace). References are
+    still parsed, and still refused when they name a credential or break a prefix.
+    """
+
+    def __getitem__(self, name: str) -> str:
+        return PLACEHOLDER_D1_ID
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
 
 
 def expand(value: str, env: Mapping[str, str], *, prefix: str = "") -> str:
@@ -57,6 +132,12 @@ def expand(value: str, env: Mapping[str, str], *, prefix: str = "") -> str:
             raise EnvError(
                 f"'{match.group(0)}' may not be used here: only variables whose names start "
                 f"with {prefix} can be referenced; export the value as {prefix}{name}"
+            )
+        if is_credential_name(name):
+            raise EnvError(
+                f"'{match.group(0)}' names a credential (tokens, keys, secrets and identities "
+                "may never be referenced): its value would be copied into plans, pull "
+                "request comments and uploads; reference a variable that holds no secret"
             )
         found = env.get(name)
         # An empty value counts as unset: CI systems expand a missing secret to "".

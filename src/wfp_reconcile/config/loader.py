@@ -17,20 +17,34 @@ import pydantic
 from wfp_reconcile.errors import ConfigError, ConfigProblem
 
 from .envvars import ENV_FIELDS, EnvError, expand, expand_customer
-from .files import read_module
+from .files import KindCache, read_module
 from .messages import problems_from_validation
 from .model import Customer, OutboundWorker, Platform, PlatformRepo, TailWorker
 from .rules import CustomerEntry, PlatformEntry, check_repo, outbound_modules
 from .source import RepoSource, WorkTreeSource
 from .yamlread import YamlDoc, read_yaml
 
-__all__ = ["CUSTOMERS_DIR", "CUSTOMER_FILE", "PLATFORM_FILE", "load_repo", "load_repo_dir"]
+__all__ = [
+    "CUSTOMERS_DIR",
+    "CUSTOMER_FILE",
+    "PLATFORM_FILE",
+    "customer_file",
+    "load_customer_file",
+    "load_platform_file",
+    "load_repo",
+    "load_repo_dir",
+]
 
 PLATFORM_FILE = "platform.yaml"
 CUSTOMERS_DIR = "customers"
 CUSTOMER_FILE = "customer.yaml"
 
 _M = TypeVar("_M", bound=pydantic.BaseModel)
+
+
+def customer_file(directory: str) -> str:
+    """Repository path of the ``customer.yaml`` of customer directory ``directory``."""
+    return f"{CUSTOMERS_DIR}/{directory}/{CUSTOMER_FILE}"
 
 
 class _Collector:
@@ -113,6 +127,54 @@ def _expand_customer_env(
     return data
 
 
+def _read_platform(collector: _Collector, env: Mapping[str, str]) -> PlatformEntry | None:
+    doc = collector.read_doc(PLATFORM_FILE)
+    if doc is None:
+        return None
+    data = _expand_env(collector, doc, env)
+    platform = collector.validate(Platform, PLATFORM_FILE, doc, data)
+    return PlatformEntry(PLATFORM_FILE, platform, doc) if platform else None
+
+
+def _read_customer(
+    collector: _Collector, file: str, env: Mapping[str, str]
+) -> CustomerEntry | None:
+    doc = collector.read_doc(file)
+    if doc is None:
+        return None
+    data = _expand_customer_env(collector, file, doc, env)
+    customer = collector.validate(Customer, file, doc, data)
+    return CustomerEntry(file, customer, doc) if customer else None
+
+
+def load_platform_file(
+    source: RepoSource, *, env: Mapping[str, str] | None = None
+) -> tuple[PlatformEntry | None, list[ConfigProblem]]:
+    """``platform.yaml`` on its own, read exactly as ``load_repo`` reads it.
+
+    Returns:
+        The validated file (None when it is missing or has problems) and its problems.
+    """
+    collector = _Collector(source)
+    entry = _read_platform(collector, os.environ if env is None else env)
+    return (None if collector.problems else entry), collector.problems
+
+
+def load_customer_file(
+    source: RepoSource, directory: str, *, env: Mapping[str, str] | None = None
+) -> tuple[CustomerEntry | None, list[ConfigProblem]]:
+    """One ``customers/<directory>/customer.yaml`` on its own, as ``load_repo`` reads it.
+
+    The rules across files are not checked, nor that ``id`` equals ``directory``.
+
+    Returns:
+        The validated file (None when it is missing or has problems) and its problems.
+    """
+    collector = _Collector(source)
+    entry = _read_customer(collector, customer_file(directory), os.environ if env is None else env)
+    return (None if collector.problems else entry), collector.problems
+
+
 def _load_platform(collector: _Collector, env: Mapping[str, str]) -> PlatformEntry | None:
     if collector.source.kind(PurePosixPath(PLATFORM_FILE)) == "missing":
         collector.add(
@@ -125,12 +187,7 @@ def _load_platform(collector: _Collector, env: Mapping[str, str]) -> PlatformEnt
             ),
         )
         return None
-    doc = collector.read_doc(PLATFORM_FILE)
-    if doc is None:
-        return None
-    data = _expand_env(collector, doc, env)
-    platform = collector.validate(Platform, PLATFORM_FILE, doc, data)
-    return PlatformEntry(PLATFORM_FILE, platform, doc) if platform else None
+    return _read_platform(collector, env)
 
 
 def _ignored(name: str) -> bool:
@@ -182,13 +239,10 @@ def _load_customers(collector: _Collector, env: Mapping[str, str]) -> list[Custo
                 ),
             )
             continue
-        doc = collector.read_doc(file)
-        if doc is None:
+        entry = _read_customer(collector, file, env)
+        if entry is None:
             continue
-        data = _expand_customer_env(collector, file, doc, env)
-        customer = collector.validate(Customer, file, doc, data)
-        if customer is None:
-            continue
+        customer, doc = entry.customer, entry.doc
         if customer.id != name:
             pos = doc.value_pos(("id",))
             collector.add(
@@ -201,7 +255,7 @@ def _load_customers(collector: _Collector, env: Mapping[str, str]) -> list[Custo
                 ),
             )
             continue
-        entries.append(CustomerEntry(file, customer, doc))
+        entries.append(entry)
     if dirs == 0 and not any(p.path.startswith(CUSTOMERS_DIR) for p in collector.problems):
         collector.add(
             CUSTOMERS_DIR,
@@ -244,8 +298,9 @@ def _read_modules(
             )
             for i, path in enumerate(script.modules):
                 wanted.append((entry.path, entry.doc, ("scripts", name, "modules", i), base, path))
+    kinds: KindCache = {}
     for file, doc, loc, base, raw in wanted:
-        result = read_module(collector.source, base, raw)
+        result = read_module(collector.source, base, raw, kinds)
         if result.content is not None:
             files[result.path] = result.content
         elif result.error is not None:

@@ -16,9 +16,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 __all__ = [
+    "ADMIN_ONLY",
     "D1_ID_PATTERN",
     "SCRIPT_NAME_PATTERN",
     "Access",
+    "AdminOnly",
     "Assets",
     "Customer",
     "D1Database",
@@ -81,6 +83,20 @@ D1DatabaseId = Annotated[
         }
     ),
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class AdminOnly:
+    """Marks a field of a customer file that only platform admins may change.
+
+    Write ``Annotated[<type>, ADMIN_ONLY]``. The ownership check finds the marked
+    fields by walking the models (``wfp_reconcile.config.policy``): a customer's owner
+    may not change, add or remove them, nor set them on a new script. Mark every
+    field that is platform policy rather than the customer's own code and settings.
+    """
+
+
+ADMIN_ONLY = AdminOnly()
 
 
 class Model(BaseModel):
@@ -332,7 +348,7 @@ class Script(Model):
     """Compatibility flags; the platform's by default."""
     vars: Mapping[VarName, str | int | float | bool] = Field(default_factory=dict)
     """Plain-text (strings) and JSON (numbers, booleans) environment variables."""
-    limits: Limits | None = None
+    limits: Annotated[Limits | None, ADMIN_ONLY] = None
     """Per-invocation limits over the customer's and the platform's."""
     protect: bool = False
     """Never delete this script, even when its YAML is removed."""
@@ -340,12 +356,12 @@ class Script(Model):
     """``public``, or ``token``: callers must send a customer token."""
     tags: tuple[Tag, ...] = ()
     """Extra script tags (at most 8 minus the reconciler's own)."""
-    d1: Mapping[VarName, D1DatabaseId] = Field(default_factory=dict)
+    d1: Annotated[Mapping[VarName, D1DatabaseId], ADMIN_ONLY] = Field(default_factory=dict)
     """D1 databases bound to the script: binding name (``env.<name>``) -> database id
     (a UUID, or ``${D1_...}`` read from the environment)."""
     assets: Assets | None = None
     """Static assets served with the script (a directory of files)."""
-    observability: Observability | None = None
+    observability: Annotated[Observability | None, ADMIN_ONLY] = None
     """Workers observability of this script; the customer's or the platform's by default."""
 
 
@@ -356,24 +372,27 @@ class Customer(Model):
     """Customer id; must equal the directory name."""
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     """Display name."""
-    plan: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=32)]
+    plan: Annotated[
+        str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=32), ADMIN_ONLY
+    ]
     """Plan type (tagged as ``plan-<plan>``)."""
     owners: tuple[Login, ...] = ()
     """Git host logins allowed to change this customer's directory."""
     tokens: tuple[Token, ...] = ()
     """API tokens, stored only as SHA-256 hashes."""
-    limits: Limits | None = None
+    limits: Annotated[Limits | None, ADMIN_ONLY] = None
     """Limits of every script of this customer, over the platform defaults."""
-    outbound: OutboundRef | None = None
+    outbound: Annotated[OutboundRef | None, ADMIN_ONLY] = None
     """The outbound Worker every fetch() of this customer goes through."""
-    suspended: bool = False
+    suspended: Annotated[bool, ADMIN_ONLY] = False
     """Leave this customer's scripts untouched (skipped by plan and apply)."""
-    tail: tuple[ScriptName, ...] | Literal[False] | None = None
+    tail: Annotated[tuple[ScriptName, ...] | Literal[False] | None, ADMIN_ONLY] = None
     """Tail Workers of this customer's scripts: a list of names, or ``false`` for none;
     by default every tail Worker declared with ``all_scripts: true``."""
-    logpush: bool | None = None
+    logpush: Annotated[bool | None, ADMIN_ONLY] = None
     """Workers Logpush for this customer's scripts; the platform's ``logpush`` by default."""
-    observability: Observability | None = None
+    # Like logpush: log volume costs the platform and the logs are the account's.
+    observability: Annotated[Observability | None, ADMIN_ONLY] = None
     """Workers observability of this customer's scripts; the platform's by default."""
     scripts: Mapping[ScriptName, Script] = Field(default_factory=dict)
     """Scripts by Worker name (unique across all customers)."""

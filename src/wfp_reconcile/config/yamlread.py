@@ -4,11 +4,19 @@ PyYAML's default constructors lose node positions, accept duplicate keys (the
 last one silently wins) and turn ``2024-04-03`` into a ``date``. The platform
 files need the opposite on all three counts, so documents are composed into
 nodes and converted here.
+
+This is the only YAML reader of the platform repository: ``validate``, ``plan``,
+``apply`` and the ownership check all read through it (ruff bans ``import yaml``
+outside ``wfp_reconcile.config``), so what a check sees is what apply does. It
+accepts plain YAML only: tags other than the core ones (``!x``, ``!!binary``,
+``!!set``, ...), merge keys, documents nested deeper than ``MAX_DEPTH`` and more
+than ``MAX_VALUES`` values are problems with a line and column.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -61,8 +69,46 @@ def _nearest(table: dict[Loc, Position], loc: Loc) -> Position:
     return Position(1, 1)
 
 
+# Aliases let a few lines expand to billions of values ("billion laughs"); a real
+# platform file is far below this, and a hostile pull request must not hang validation.
+MAX_VALUES = 200_000
+# Platform files are a handful of levels deep; thousands of nested ``[`` would otherwise
+# exhaust Python's stack in the composer (libyaml stops at 1000 levels on its own).
+MAX_DEPTH = 64
+
+_CORE = "tag:yaml.org,2002:"
+_CORE_TAGS = frozenset(
+    _CORE + name for name in ("str", "int", "float", "bool", "null", "map", "seq")
+)
+"""Tags a platform file may carry: the ones plain YAML resolves to by itself."""
+_MERGE_TAG = _CORE + "merge"
+
+
+def _too_deep_message() -> str:
+    return (
+        f"values are nested more than {MAX_DEPTH} levels deep; platform files need a "
+        "few levels, so flatten this value"
+    )
+
+
+class _TooDeep(yaml.MarkedYAMLError):
+    """Raised by the Python composer at ``MAX_DEPTH``, before its recursion gets deep."""
+
+
 class _Loader(yaml.SafeLoader):
     """A safe loader whose scalars never become dates (they stay strings)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _TooDeep(problem=_too_deep_message(), problem_mark=event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 # libyaml composes ~10x faster (it matters with thousands of customer files); its error
@@ -78,6 +124,31 @@ _NO_DATES = {
 _Loader.yaml_implicit_resolvers = _NO_DATES
 _FastLoader.yaml_implicit_resolvers = _NO_DATES
 
+_STR_TAG = "tag:yaml.org,2002:str"
+# A plain scalar's tag depends only on its text (no path resolvers are registered), and
+# the same keys and values repeat in every customer file: trying the resolvers' regular
+# expressions once per distinct text halves the parse time of a large repository.
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+_RESOLVED_MAX = 65_536
+_RESOLVED_TEXT_MAX = 128
+_BASE_RESOLVE: Callable[..., Any] = yaml.resolver.BaseResolver.resolve
+
+
+def _cached_resolve(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
+    if kind is not yaml.ScalarNode or self.yaml_path_resolvers or len(value) > _RESOLVED_TEXT_MAX:
+        return _BASE_RESOLVE(self, kind, value, implicit)
+    key = (value, tuple(implicit))
+    tag = _RESOLVED.get(key)
+    if tag is None:
+        tag = _BASE_RESOLVE(self, kind, value, implicit)
+        if len(_RESOLVED) < _RESOLVED_MAX:
+            _RESOLVED[key] = tag
+    return tag
+
+
+_Loader.resolve = _cached_resolve  # type: ignore[method-assign]
+_FastLoader.resolve = _cached_resolve
+
 
 def _pos(mark: yaml.Mark | None) -> Position:
     if mark is None:
@@ -85,15 +156,13 @@ def _pos(mark: yaml.Mark | None) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
-# Aliases let a few lines expand to billions of values ("billion laughs"); a real
-# platform file is far below this, and a hostile pull request must not hang validation.
-MAX_VALUES = 200_000
+class _Limit(Exception):
+    """A document over one of the limits: reported at ``node`` and nothing else."""
 
-
-class _TooManyValues(Exception):
-    def __init__(self, node: yaml.Node) -> None:
-        super().__init__()
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
         self.node = node
+        self.message = message
 
 
 class _Converter:
@@ -112,8 +181,18 @@ class _Converter:
     def convert(self, node: yaml.Node, loc: Loc) -> Any:
         self.count += 1
         if self.count > MAX_VALUES:
-            raise _TooManyValues(node)
+            raise _Limit(
+                node,
+                f"the document expands to more than {MAX_VALUES} values (through YAML "
+                "aliases?); write the values out or split the file",
+            )
+        # An alias can put a deep value inside another deep one: count here too.
+        if len(loc) > MAX_DEPTH:
+            raise _Limit(node, _too_deep_message())
         self.values[loc] = _pos(node.start_mark)
+        if node.tag not in _CORE_TAGS:
+            self.problem(node, _tag_message(node.tag))
+            return None
         if id(node) in self._active:
             self.problem(node, "recursive YAML aliases are not supported")
             return None
@@ -138,6 +217,14 @@ class _Converter:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problem(key_node, "mapping keys must be plain strings")
                 continue
+            if key_node.tag == _MERGE_TAG:
+                self.problem(
+                    key_node, "merge keys ('<<') are not supported; write the keys out instead"
+                )
+                continue
+            if key_node.tag not in _CORE_TAGS:
+                self.problem(key_node, _tag_message(key_node.tag))
+                continue
             # Keys are names (scripts, variables): ``123`` or ``yes`` mean the text.
             key = str(key_node.value)
             key_pos = _pos(key_node.start_mark)
@@ -155,6 +242,9 @@ class _Converter:
         return result
 
     def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag == _STR_TAG and isinstance(node.value, str):
+            # What SafeConstructor.construct_yaml_str returns, without its bookkeeping.
+            return node.value
         try:
             value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
@@ -171,6 +261,14 @@ class _Converter:
         return None
 
 
+def _tag_message(tag: str) -> str:
+    shown = "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
+    return (
+        f"YAML tag '{shown}' is not allowed: platform files are plain YAML (strings, "
+        "numbers, booleans, lists and mappings), so remove the tag"
+    )
+
+
 def read_yaml(text: str) -> tuple[YamlDoc | None, list[YamlProblem]]:
     """Parse one YAML document.
 
@@ -181,6 +279,11 @@ def read_yaml(text: str) -> tuple[YamlDoc | None, list[YamlProblem]]:
     fast = _FastLoader(text)
     try:
         return _convert(fast, fast.get_single_node())
+    except yaml.MarkedYAMLError as exc:
+        # libyaml stops at 1000 levels; the Python scanner would take seconds to get there.
+        if exc.problem and "maximum nesting depth" in exc.problem:
+            pos = _pos(exc.problem_mark)
+            return None, [YamlProblem(pos.line, pos.column, _too_deep_message())]
     except yaml.YAMLError:
         pass
     finally:
@@ -200,6 +303,9 @@ def read_yaml(text: str) -> tuple[YamlDoc | None, list[YamlProblem]]:
         ]
     try:
         node = loader.get_single_node()
+    except _TooDeep as exc:
+        pos = _pos(exc.problem_mark)
+        return None, [YamlProblem(pos.line, pos.column, exc.problem or _too_deep_message())]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = _pos(mark)
@@ -219,11 +325,7 @@ def _convert(loader: Any, node: yaml.Node | None) -> tuple[YamlDoc | None, list[
     converter = _Converter(loader)
     try:
         data = converter.convert(node, ())
-    except _TooManyValues as exc:
+    except _Limit as exc:
         pos = _pos(exc.node.start_mark)
-        message = (
-            f"the document expands to more than {MAX_VALUES} values (through YAML aliases?); "
-            "write the values out or split the file"
-        )
-        return None, [YamlProblem(pos.line, pos.column, message)]
+        return None, [YamlProblem(pos.line, pos.column, exc.message)]
     return YamlDoc(data, converter.values, converter.keys), converter.problems

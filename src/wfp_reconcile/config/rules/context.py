@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
@@ -27,8 +28,10 @@ class CustomerEntry:
     customer: Customer
     doc: YamlDoc
 
-    @property
+    @functools.cached_property
     def directory(self) -> PurePosixPath:
+        # Cached: asked once per script by the loader and the bundle rules (20,000 times at
+        # 10,000 scripts); cached_property writes __dict__, which a frozen dataclass allows.
         return PurePosixPath(self.path).parent
 
 
