@@ -51,9 +51,10 @@ def run(mode: str, uploads: int, window: float) -> dict[str, object]:
         rate_lockout_seconds=window if limited else 0.0,
         rate_headers=mode == "headers",
     )
-    with tempfile.TemporaryDirectory() as tmp, run_emulator(
-        Path(tmp), api_token=TOKEN, faults=faults
-    ) as emulator:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        run_emulator(Path(tmp), api_token=TOKEN, faults=faults) as emulator,
+    ):
         settings = ClientSettings(
             account_id=ACCOUNT,
             api_token=TOKEN,

@@ -87,6 +87,8 @@ class EmulatorState:
     log: RequestLog
     api_token: str = dataclasses.field(repr=False)
     max_script_bytes: int
+    internal_secret: str = dataclasses.field(default="", repr=False)
+    """What ``/__emulator`` callers must send (``X-Wfp-Emulator-Secret``); random per run."""
     assets: AssetStore = dataclasses.field(default_factory=lambda: AssetStore(None))
     pending_versions: dict[str, tuple[str, str, Any]] = dataclasses.field(default_factory=dict)
     """Versions uploaded but not deployed: id -> (account, script, parsed upload); in
