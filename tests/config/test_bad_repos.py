@@ -363,7 +363,8 @@ CASES = [
     pytest.param(
         edit(P, "default_limits:", "dispatcher:\n  routing: host\ndefault_limits:"),
         "platform.yaml:12:12: dispatcher.routing is 'host' but dispatcher.domain is not set; "
-        "set the domain that scripts are served under (<script>.<domain>)",
+        "set the domain that scripts are served under (<script>.<domain>) "
+        "or configure custom_hostnames",
         id="host-routing-without-domain",
     ),
     pytest.param(

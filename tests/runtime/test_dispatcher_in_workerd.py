@@ -6,7 +6,10 @@ engine's desired uploads, served through a stand-in of the emulator's internal e
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -88,6 +91,23 @@ export default {
   },
 };
 """,
+    "customers/basic/socket.mjs": b"""
+export default {
+  fetch(request) {
+    if (request.headers.get("upgrade") !== "websocket") {
+      return new Response("no upgrade", { status: 426 });
+    }
+    const [client, server] = Object.values(new WebSocketPair());
+    server.accept();
+    server.addEventListener("message", (event) => server.send("echo:" + event.data));
+    const headers = new Headers({ "service-worker-allowed": "/" });
+    headers.append("set-cookie", "wfp_admin=; Path=/_platform; Max-Age=0");
+    headers.append("set-cookie", "WFP_ADMIN=planted; Path=/_platform/");
+    headers.append("set-cookie", "chat=1; Path=/socket/");
+    return new Response(null, { status: 101, webSocket: client, headers });
+  },
+};
+""",
     "customers/gone/gone.mjs": b"""
 export default { fetch() { return new Response("gone ok"); } };
 """,
@@ -125,6 +145,7 @@ def make_repo() -> PlatformRepo:
             "headers": Script(main_module="headers.mjs"),
             "private": Script(main_module="private.mjs", access=Access.TOKEN),
             "cookies": Script(main_module="cookies.mjs"),
+            "socket": Script(main_module="socket.mjs"),
         },
     )
     gone = Customer(
@@ -308,3 +329,57 @@ def test_suspended_customers_token_is_refused_everywhere(http: httpx.Client) -> 
     api = http.get("/_platform/v1/scripts", headers={"X-Customer-Token": "gone-token"})
     assert api.status_code == 403 and api.json()["error"] == "customer_suspended"
     assert http.get("/gone/").status_code == 403
+
+
+def _websocket_upgrade(base_url: str, path: str) -> tuple[bytes, socket.socket]:
+    """Sends a WebSocket handshake by hand; returns the response head and the open socket."""
+    url = httpx.URL(base_url)
+    sock = socket.create_connection((url.host, url.port or 80), timeout=30)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return head, sock
+
+
+def _send_text_frame(sock: socket.socket, text: str) -> None:
+    payload = text.encode()
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+
+
+def _read_text_frame(sock: socket.socket) -> str:
+    data = b""
+    while len(data) < 2 or len(data) < 2 + (data[1] & 0x7F):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    assert data[0] == 0x81, data
+    return data[2 : 2 + (data[1] & 0x7F)].decode()
+
+
+def test_websocket_upgrades_lose_the_admin_cookie_and_still_work(http: httpx.Client) -> None:
+    head, sock = _websocket_upgrade(str(http.base_url), "/socket/")
+    with sock:
+        status, *lines = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
+        assert status.startswith("HTTP/1.1 101"), (head, LOGS)
+        headers = [tuple(line.split(": ", 1)) for line in lines]
+        cookies = [value for name, value in headers if name.lower() == "set-cookie"]
+        assert cookies == ["chat=1; Path=/socket/"]
+        names = {name.lower() for name, _ in headers}
+        assert "service-worker-allowed" not in names
+        assert ("x-wfp-script", "socket") in {(n.lower(), v) for n, v in headers}
+        _send_text_frame(sock, "hi")
+        assert _read_text_frame(sock) == "echo:hi"

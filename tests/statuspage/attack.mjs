@@ -25,6 +25,8 @@ try {
     async () => (await navigator.serviceWorker.getRegistrations()).map((r) => r.scope),
   );
 
+  seen.sabotage = await page.evaluate(() => window.sabotage);
+
   await page.click("#popup");
   await page.waitForFunction(() => window.popupResult !== undefined, null, { timeout: 15_000 });
   seen.popup = await page.evaluate(() => window.popupResult);
@@ -44,6 +46,16 @@ try {
   seen.cookies = (await context.cookies())
     .map((c) => ({ name: c.name, path: c.path, value: c.name === "wfp_admin" && c.value === input.token ? "<admin>" : c.value }))
     .sort((a, b) => (a.name + a.path).localeCompare(b.name + b.path));
+
+  // The admin's own sign-out button works, and then the page is closed to them.
+  await admin.click("form[action='/_platform/logout'] button");
+  await admin.waitForLoadState();
+  seen.signed_out = { title: await admin.title() };
+  res = await admin.goto(`${input.base}/_platform/`);
+  seen.after_sign_out = {
+    status: res.status(),
+    admin_cookie: (await context.cookies()).some((c) => c.value === input.token),
+  };
 
   // Another customer's page is still served by that customer's script.
   const other = await context.newPage();

@@ -11,6 +11,24 @@ window.registrations = Promise.allSettled([
 ]).then((all) => all.map((r) => (r.status === "fulfilled" ? "registered " + r.value.scope : "refused")));
 // A cookie shadowing the admin's (a longer Path is sent first).
 document.cookie = "wfp_admin=planted-by-script; path=/_platform/";
+// Signing the admin out: a WebSocket handshake whose 101 clears or replaces the cookie, an
+// image of the sign-out URL, a same-origin POST without the status page's proof.
+window.sabotage = new Promise((resolve) => {
+  const ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/mallory/ws");
+  ws.onopen = () => resolve("open");
+  ws.onerror = () => resolve("error");
+}).then(async (socket) => {
+  const img = await new Promise((resolve) => {
+    const i = new Image();
+    i.onload = i.onerror = () => resolve("done");
+    i.src = "/_platform/logout";
+  });
+  const post = await fetch("/_platform/logout", {
+    method: "POST", credentials: "include",
+    headers: { "content-type": "application/x-www-form-urlencoded" }, body: "signout=guess",
+  });
+  return { socket, img, post: post.status };
+});
 document.getElementById("popup").onclick = () => {
   const w = window.open("/_platform/");
   const started = Date.now();
@@ -36,6 +54,14 @@ const WORKER = `self.addEventListener("fetch", (event) => {
 export default {
   fetch(request) {
     const url = new URL(request.url);
+    if (request.headers.get("upgrade") === "websocket") {
+      const [client, server] = Object.values(new WebSocketPair());
+      server.accept();
+      const headers = new Headers();
+      headers.append("set-cookie", "wfp_admin=; Path=/_platform; Max-Age=0");
+      headers.append("set-cookie", "wfp_admin=planted-by-websocket; Path=/_platform/");
+      return new Response(null, { status: 101, webSocket: client, headers });
+    }
     if (url.searchParams.has("sw") || url.pathname.endsWith("/sw.js")) {
       return new Response(WORKER, {
         headers: { "content-type": "text/javascript", "service-worker-allowed": "/" },

@@ -155,6 +155,16 @@ def test_same_origin_customer_code_cannot_reach_the_status_page(dispatcher_url: 
     assert not [c for c in admin_cookies if c["value"].startswith("planted-by-header")]
     assert {"name": "mallory_session", "path": "/mallory/", "value": "1"} in seen["cookies"]
 
+    # The WebSocket handshake ran, and neither its 101's cookies, nor an image of the
+    # sign-out URL, nor a same-origin POST without the page's proof signed the admin out.
+    assert seen["sabotage"] == {"socket": "open", "img": "done", "post": 403}
+    assert not [c for c in admin_cookies if c["value"] == "planted-by-websocket"]
+
+    # The admin's own sign-out button does (what is left is the script's planted cookie,
+    # which opens nothing).
+    assert seen["signed_out"] == {"title": "Signed out"}
+    assert seen["after_sign_out"] == {"status": 403, "admin_cookie": False}
+
     # Other customers' pages are still their own.
     assert seen["victim"]["status"] == 200
     assert seen["victim"]["text"] == "Hello! This module is provided by the platform"

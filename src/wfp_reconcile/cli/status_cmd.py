@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from wfp_reconcile.hostnames.status import read_hostname_status, render_hostname_lines
 from wfp_reconcile.status import Drift, StatusReport, read_status
 
 from .group import cli, customer_option, format_option, ref_option, repo_option
@@ -101,10 +103,16 @@ def status(repo: Path, ref: str | None, customers: tuple[str, ...], fmt: str) ->
     platform_repo = load_platform_repo(repo, ref)
     with open_client(platform_repo) as client:
         report = read_status(platform_repo, client, customers=customers)
+        hostnames = read_hostname_status(platform_repo, client, customers=customers)
     if fmt == "json":
-        click.echo(report.model_dump_json(indent=2))
+        data = report.model_dump(mode="json")
+        if hostnames is not None:
+            data["hostnames"] = [h.to_json() for h in hostnames]
+        click.echo(json.dumps(data, indent=2))
     else:
         color = sys.stdout.isatty()
         width = shutil.get_terminal_size().columns if color else 160
         click.echo(render_status_text(report, color=color, width=width))
+        if hostnames is not None:
+            click.echo("\n".join(render_hostname_lines(hostnames)))
     return 0

@@ -19,7 +19,12 @@ __all__ = [
     "is_credential_name",
 ]
 
-ENV_FIELDS: tuple[tuple[str, ...], ...] = (("account_id",), ("namespace",), ("d1", "database_id"))
+ENV_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("account_id",),
+    ("namespace",),
+    ("d1", "database_id"),
+    ("custom_hostnames", "zone_id"),
+)
 """Where ``platform.yaml`` may reference environment variables; nowhere else."""
 
 CUSTOMER_ENV_PREFIX = "D1_"

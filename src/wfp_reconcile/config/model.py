@@ -23,9 +23,11 @@ __all__ = [
     "AdminOnly",
     "Assets",
     "Customer",
+    "CustomHostnames",
     "D1Database",
     "Dispatcher",
     "HtmlHandling",
+    "HostnameSsl",
     "Limits",
     "Model",
     "NotFoundHandling",
@@ -216,6 +218,38 @@ class Safety(Model):
     """Largest fraction (0 to 1) of the managed scripts one apply may delete."""
 
 
+HostnameStr = Annotated[str, StringConstraints(min_length=1, max_length=253)]
+"""A DNS name; its syntax, case and uniqueness are checked by config/rules/hostnames.py."""
+
+
+class HostnameSsl(Model):
+    """Certificate settings of every custom hostname (Cloudflare's ``ssl`` object)."""
+
+    method: Literal["http", "txt"] = "http"
+    """Domain control validation: ``http`` (works once the CNAME is in place) or ``txt``."""
+    type: Literal["dv"] = "dv"
+    """Validation level; Cloudflare only issues ``dv``."""
+    min_tls_version: Literal["1.0", "1.1", "1.2", "1.3"] | None = None
+    """Lowest TLS version the hostname accepts; Cloudflare's default when unset."""
+    certificate_authority: Literal["google", "lets_encrypt", "ssl_com"] | None = None
+    """Certificate authority; Cloudflare picks one when unset."""
+
+
+class CustomHostnames(Model):
+    """Customers' own domains through Cloudflare for SaaS (admin-only: platform.yaml)."""
+
+    zone_id: Annotated[str, StringConstraints(min_length=1)]
+    """The SaaS zone holding the custom hostnames; may use ``${ENV_VAR}``."""
+    fallback_origin: HostnameStr
+    """The zone's fallback origin: customers point a CNAME from their hostname to it."""
+    zone_name: HostnameStr | None = None
+    """The zone's apex (``saas.example.net``); never accepted as a customer hostname."""
+    ssl: HostnameSsl = Field(default_factory=HostnameSsl)
+    """Certificate settings of every custom hostname."""
+    allow_wildcards: bool = False
+    """Accept ``*.example.com`` hostnames (Cloudflare needs a wildcard-capable plan)."""
+
+
 class Platform(Model):
     """``platform.yaml``."""
 
@@ -251,6 +285,8 @@ class Platform(Model):
     """Git host logins allowed to change platform files."""
     max_bundle_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
     """Upper bound on one script's modules, in bytes (Cloudflare: 10 MB paid)."""
+    custom_hostnames: CustomHostnames | None = None
+    """Customers' own domains (Cloudflare for SaaS custom hostnames); see docs/hostnames.md."""
 
 
 # -- static assets and observability (issue 14; rules in wfp_reconcile.assets.rules) ----
@@ -396,6 +432,9 @@ class Customer(Model):
     """Workers observability of this customer's scripts; the platform's by default."""
     scripts: Mapping[ScriptName, Script] = Field(default_factory=dict)
     """Scripts by Worker name (unique across all customers)."""
+    hostnames: Mapping[HostnameStr, ScriptName] = Field(default_factory=dict)
+    """The customer's own domains: hostname -> the script of this customer serving it
+    (needs ``custom_hostnames`` in platform.yaml; unique across all customers)."""
 
 
 @dataclasses.dataclass(frozen=True)

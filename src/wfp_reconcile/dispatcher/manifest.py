@@ -102,9 +102,13 @@ def _outbound(repo: PlatformRepo, customer: Customer) -> tuple[str, dict[str, An
 
 
 def build_manifest(
-    repo: PlatformRepo, fingerprints: Mapping[str, str], commit: str | None
+    repo: PlatformRepo,
+    fingerprints: Mapping[str, str],
+    commit: str | None,
+    hostnames: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The manifest as plain JSON data."""
+    """The manifest as plain JSON data. ``hostnames`` (customer hostname -> script) are
+    the custom hostnames deployed and ours (``wfp_reconcile.hostnames.reconcile``)."""
     dispatcher = repo.platform.dispatcher
     customers: dict[str, Any] = {}
     scripts: dict[str, Any] = {}
@@ -132,7 +136,7 @@ def build_manifest(
             if outbound is not None:
                 entry["outbound"] = outbound
             scripts[name] = entry
-    return {
+    manifest: dict[str, Any] = {
         "version": MANIFEST_VERSION,
         "commit": commit,
         "namespace": repo.platform.namespace,
@@ -141,6 +145,9 @@ def build_manifest(
         "customers": customers,
         "scripts": dict(sorted(scripts.items())),
     }
+    if hostnames:  # absent without any, so such manifests keep their bytes
+        manifest["hostnames"] = {h: s for h, s in sorted(hostnames.items()) if s in scripts}
+    return manifest
 
 
 def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:

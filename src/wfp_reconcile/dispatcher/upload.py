@@ -68,7 +68,10 @@ def dispatcher_bindings(repo: PlatformRepo) -> list[dict[str, Any]]:
 
 
 def build_dispatcher_upload(
-    repo: PlatformRepo, fingerprints: Mapping[str, str], commit: str | None
+    repo: PlatformRepo,
+    fingerprints: Mapping[str, str],
+    commit: str | None,
+    hostnames: Mapping[str, str] | None = None,
 ) -> ScriptUpload:
     """The dispatch Worker's complete upload, deterministic for equal inputs.
 
@@ -76,7 +79,7 @@ def build_dispatcher_upload(
     metadata carries no ``tags``: the engine adds them.
     """
     platform = repo.platform
-    manifest = manifest_bytes(build_manifest(repo, fingerprints, commit))
+    manifest = manifest_bytes(build_manifest(repo, fingerprints, commit, hostnames))
     modules = (
         Module(MAIN_MODULE, template_source(MAIN_MODULE), _JS),
         *(Module(name, template_source(name), _JS) for name in TEMPLATE_MODULES[1:]),

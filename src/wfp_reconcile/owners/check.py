@@ -251,6 +251,22 @@ def _customer_violations(
                 admins=admins,
             )
         )
+    # A hostname, like a script name, moves between customers only with an admin.
+    for hostname in sorted(now.hostnames - (before.hostnames if before else frozenset())):
+        holder = base.hostname_holder(hostname)
+        if holder is None or holder.directory == directory or has_login(holder.owners, actor):
+            continue
+        violations.append(
+            Violation(
+                path=path,
+                reason=(
+                    f"claims the hostname {hostname!r}, which customer "
+                    f"{holder.id or holder.directory!r} declares at the base revision"
+                ),
+                owners=holder.owners,
+                admins=admins,
+            )
+        )
     return violations
 
 

@@ -35,6 +35,8 @@ class CustomerOwnership:
     """Admin-only field (``plan``, ``scripts.<name>.limits``) to its value as canonical JSON."""
     problems: tuple[ConfigProblem, ...] = ()
     """Why ``customer.yaml`` does not load (when ``readable`` is False)."""
+    hostnames: frozenset[str] = frozenset()
+    """The customer's own domains (``hostnames`` keys): claimed like script names."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +52,12 @@ class OwnershipState:
     def script_holder(self, script: str) -> CustomerOwnership | None:
         for customer in self.customers.values():
             if script in customer.scripts:
+                return customer
+        return None
+
+    def hostname_holder(self, hostname: str) -> CustomerOwnership | None:
+        for customer in self.customers.values():
+            if hostname in customer.hostnames:
                 return customer
         return None
 
@@ -83,6 +91,7 @@ def read_state(source: RepoSource, *, env: Mapping[str, str] | None = None) -> O
                 owners=customer.owners,
                 scripts=frozenset(customer.scripts),
                 policy=admin_only_values(Customer, entry.doc.data),
+                hostnames=frozenset(customer.hostnames),
             )
     return OwnershipState(
         admins=admins, customers=customers, platform_problems=tuple(platform_problems)

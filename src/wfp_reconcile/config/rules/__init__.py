@@ -65,6 +65,7 @@ FAMILIES: tuple[str, ...] = (
     "tokens",
     "dates",
     "assets",
+    "hostnames",
 )
 """Rule family modules of this package, in the order they run (one line each)."""
 

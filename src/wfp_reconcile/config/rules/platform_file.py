@@ -30,14 +30,16 @@ def check(ctx: RuleContext) -> None:
                     "'.', and must start with a letter or digit"
                 ),
             )
-    if p.dispatcher.routing == "host" and not p.dispatcher.domain:
+    # Host routing needs names to route: <script>.<domain>, custom hostnames, or both.
+    if p.dispatcher.routing == "host" and not p.dispatcher.domain and not p.custom_hostnames:
         ctx.at(
             path,
             doc,
             ("dispatcher", "routing"),
             (
                 "dispatcher.routing is 'host' but dispatcher.domain is not set; "
-                "set the domain that scripts are served under (<script>.<domain>)"
+                "set the domain that scripts are served under (<script>.<domain>) "
+                "or configure custom_hostnames"
             ),
         )
     if p.dispatcher.name in p.outbound_workers:

@@ -118,6 +118,22 @@ export function stripInternalHeaders(headers) {
   return clean;
 }
 
+/**
+ * The script serving a customer's own hostname (an exact name, else a one-label wildcard
+ * `*.example.com`), or null. The manifest only lists hostnames that are deployed and ours,
+ * and the host selects the script and nothing else.
+ */
+export function scriptForHostname(manifest, hostname) {
+  const hostnames = manifest.hostnames;
+  if (!hostnames) return null;
+  const host = hostname.toLowerCase();
+  if (Object.hasOwn(hostnames, host)) return hostnames[host];
+  const dot = host.indexOf(".");
+  const wildcard = dot > 0 ? "*" + host.slice(dot) : null;
+  if (wildcard && Object.hasOwn(hostnames, wildcard)) return hostnames[wildcard];
+  return null;
+}
+
 /** The script name a request is for: {name}, {invalid: true} or {name: null}. */
 export function routeRequest(manifest, url) {
   if (manifest.routing.mode === "host") {
@@ -227,12 +243,25 @@ export function sanitizeCustomerHeaders(headers, sharedOrigin) {
   return headers;
 }
 
-function withStandardHeaders(response, name, sharedOrigin) {
-  if (response.status === 101 || response.webSocket) return response;
+function cleanHeaders(headers, name, sharedOrigin) {
+  sanitizeCustomerHeaders(headers, sharedOrigin);
+  for (const [k, v] of Object.entries(STANDARD_HEADERS)) headers.set(k, v);
+  headers.set("x-wfp-script", name);
+  return headers;
+}
+
+/**
+ * The customer's response as the eyeball gets it: the same hygiene for every status,
+ * WebSocket upgrades (101) included, since a browser applies the Set-Cookie of a 101 like
+ * that of any other response. An upgrade keeps its WebSocket; its headers are rebuilt.
+ */
+export function withStandardHeaders(response, name, sharedOrigin) {
+  if (response.status === 101 || response.webSocket) {
+    const headers = cleanHeaders(new Headers(response.headers), name, sharedOrigin);
+    return new Response(null, { status: 101, webSocket: response.webSocket, headers });
+  }
   const out = new Response(response.body, response);
-  sanitizeCustomerHeaders(out.headers, sharedOrigin);
-  for (const [k, v] of Object.entries(STANDARD_HEADERS)) out.headers.set(k, v);
-  out.headers.set("x-wfp-script", name);
+  cleanHeaders(out.headers, name, sharedOrigin);
   return out;
 }
 
@@ -267,6 +296,12 @@ export function createDispatcher(manifest) {
       } catch {
         return errorResponse(400, "bad_request", "Malformed request URL.");
       }
+      const custom = scriptForHostname(manifest, url.hostname);
+      if (custom !== null) {
+        // A customer's own domain is its own origin, wholly the script's: no /_platform/
+        // there, so the status page and its cookie never share an origin with it.
+        return dispatchTo(manifest, custom, request, env, false);
+      }
       const sharedOrigin = manifest.routing.mode !== "host";
       if (sharedOrigin && isServiceWorkerFetch(request)) {
         // Every script shares one origin: a service worker from one script could intercept
@@ -285,36 +320,41 @@ export function createDispatcher(manifest) {
         return errorResponse(400, "bad_request", "Malformed script name in the request.");
       }
       if (!route.name) {
-        const hint =
-          manifest.routing.mode === "host"
+        let hint = "Use /<script>/... to reach a script.";
+        if (manifest.routing.mode === "host") {
+          hint = manifest.routing.domain
             ? `Use https://<script>.${manifest.routing.domain}/.`
-            : "Use /<script>/... to reach a script.";
+            : "No site is served at this hostname.";
+        }
         return errorResponse(404, "not_found", hint);
       }
-      const name = route.name;
-      const script = Object.hasOwn(manifest.scripts, name) ? manifest.scripts[name] : undefined;
-      if (!script) {
-        return errorResponse(404, "script_not_found", `No script named '${name}'.`);
-      }
-      const denied = await checkScriptAccess(manifest, script, request);
-      if (denied) return denied;
-
-      const binding = env[script.binding];
-      if (!binding) {
-        return errorResponse(503, "unavailable", "The platform is misconfigured; try again later.");
-      }
-      const options = { limits: script.limits };
-      if (script.outbound) options.outbound = script.outbound;
-      const forwarded = forwardedRequest(request);
-      try {
-        const worker = binding.get(name, {}, options);
-        const response = await worker.fetch(forwarded);
-        return withStandardHeaders(response, name, sharedOrigin);
-      } catch (error) {
-        return dispatchErrorResponse(error, name);
-      }
+      return dispatchTo(manifest, route.name, request, env, sharedOrigin);
     },
   };
+}
+
+async function dispatchTo(manifest, name, request, env, sharedOrigin) {
+  const script = Object.hasOwn(manifest.scripts, name) ? manifest.scripts[name] : undefined;
+  if (!script) {
+    return errorResponse(404, "script_not_found", `No script named '${name}'.`);
+  }
+  const denied = await checkScriptAccess(manifest, script, request);
+  if (denied) return denied;
+
+  const binding = env[script.binding];
+  if (!binding) {
+    return errorResponse(503, "unavailable", "The platform is misconfigured; try again later.");
+  }
+  const options = { limits: script.limits };
+  if (script.outbound) options.outbound = script.outbound;
+  const forwarded = forwardedRequest(request);
+  try {
+    const worker = binding.get(name, {}, options);
+    const response = await worker.fetch(forwarded);
+    return withStandardHeaders(response, name, sharedOrigin);
+  } catch (error) {
+    return dispatchErrorResponse(error, name);
+  }
 }
 
 export function parseManifest(raw) {

@@ -9,17 +9,26 @@
 // cannot read the page with fetch() or a frame; Cross-Origin-Opener-Policy cuts a popup
 // off from the customer page that opened it; Clear-Site-Data removes any service worker
 // registered on the origin before the dispatcher refused them.
+//
+// Signing out is a POST from the status page itself: the request must come from the page's
+// own origin (Origin, Sec-Fetch-Site) and carry a form field derived from the admin token,
+// which only the rendered page holds, so neither another site, nor a sibling subdomain,
+// nor a customer page on the same origin (path routing) can clear the admin's cookie.
 
 export const ADMIN_COOKIE = "wfp_admin";
 const COOKIE = ADMIN_COOKIE;
 const COOKIE_MAX_AGE = 8 * 3600;
 const PAGE_PATHS = new Set(["/_platform", "/_platform/"]);
+const LOGOUT_PATH = "/_platform/logout";
+const LOGOUT_FIELD = "signout";
+// A sign-out form is a few dozen bytes; anything larger is not one.
+const LOGOUT_MAX_BODY = 1024;
 
 const PAGE_HEADERS = {
   "content-type": "text/html; charset=utf-8",
   "cache-control": "no-store",
   "content-security-policy":
-    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   "referrer-policy": "no-referrer",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
@@ -40,7 +49,7 @@ export function escapeHtml(value) {
 }
 
 export function isStatusPagePath(pathname) {
-  return PAGE_PATHS.has(pathname) || pathname === "/_platform/logout";
+  return PAGE_PATHS.has(pathname) || pathname === LOGOUT_PATH;
 }
 
 function page(status, title, body, extraHeaders = {}) {
@@ -124,8 +133,37 @@ function scriptHref(manifest, name) {
   return `/${encodeURIComponent(name)}/`;
 }
 
-/** The page's HTML body for a manifest (exported for tests). */
-export function renderStatusBody(manifest) {
+async function sha256Hex(text) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The sign-out form's proof: derived from the admin token (so only someone who holds the
+ * token, or the page rendered for them, has it) and never equal to the manifest's hash.
+ */
+export function signOutProof(token) {
+  return sha256Hex(`wfp-signout\n${token}`);
+}
+
+/**
+ * Whether a POST comes from the dispatcher's own origin, as the browser labels it. The
+ * status page's `Referrer-Policy: no-referrer` makes browsers send `Origin: null` with its
+ * form, so Sec-Fetch-Site decides when present; a real origin must still be this one.
+ */
+export function sameOriginPost(request, url) {
+  const origin = request.headers.get("origin");
+  const site = request.headers.get("sec-fetch-site");
+  if (origin !== null && origin !== "null" && origin !== url.origin) return false;
+  if (site !== null) return site === "same-origin";
+  return origin === url.origin;
+}
+
+/**
+ * The page's HTML body for a manifest (exported for tests). `signOut` is the proof for the
+ * sign-out form when the admin came in with the cookie (nothing to sign out of otherwise).
+ */
+export function renderStatusBody(manifest, signOut = null) {
   const customers = Object.entries(manifest.customers);
   const scripts = Object.entries(manifest.scripts);
   const owned = new Map();
@@ -171,7 +209,13 @@ export function renderStatusBody(manifest) {
     );
   }
   out.push("</tbody></table>");
-  out.push('<p><a href="/_platform/logout">Sign out</a></p>');
+  if (signOut) {
+    out.push(
+      `<form method="post" action="${LOGOUT_PATH}">` +
+        `<input type="hidden" name="${LOGOUT_FIELD}" value="${escapeHtml(signOut)}">` +
+        "<button type=\"submit\">Sign out</button></form>",
+    );
+  }
   return out.join("\n");
 }
 
@@ -210,13 +254,9 @@ export async function serveStatusPage(manifest, request, url, checkToken) {
       },
     );
   }
+  if (url.pathname === LOGOUT_PATH) return signOut(request, url, checkToken);
   if (request.method !== "GET" && request.method !== "HEAD") {
     return page(405, "Method not allowed", "<h1>Use GET.</h1>", { allow: "GET, HEAD" });
-  }
-  if (url.pathname === "/_platform/logout") {
-    return page(200, "Signed out", "<h1>Signed out</h1>", {
-      "set-cookie": cookieHeader(url, "", 0),
-    });
   }
   const presented = presentedToken(request, url);
   if (presented === null || presented.via === "cookie-refused") {
@@ -249,5 +289,56 @@ export async function serveStatusPage(manifest, request, url, checkToken) {
       },
     });
   }
-  return page(200, "Platform status", renderStatusBody(manifest));
+  let proof = null;
+  if (presented.via === "cookie") {
+    for (const token of presented.tokens) {
+      if (await checkToken(token)) proof = await signOutProof(token);
+    }
+  }
+  return page(200, "Platform status", renderStatusBody(manifest, proof));
+}
+
+async function formField(request, name) {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (!(declared <= LOGOUT_MAX_BODY)) return null;
+  const body = await request.text();
+  if (body.length > LOGOUT_MAX_BODY) return null;
+  return new URLSearchParams(body).get(name);
+}
+
+/**
+ * POST /_platform/logout: clears the cookie for a same-origin request that carries the
+ * proof of one of the cookie values that is the admin token. A GET (an image, a link, a
+ * prefetch) changes nothing.
+ */
+async function signOut(request, url, checkToken) {
+  if (request.method !== "POST") {
+    return page(405, "Method not allowed", "<h1>Sign out from the status page.</h1>", {
+      allow: "POST",
+    });
+  }
+  if (!sameOriginPost(request, url)) {
+    return page(403, "Sign-out refused", "<h1>Sign out from the status page itself.</h1>");
+  }
+  const given = await formField(request, LOGOUT_FIELD);
+  let valid = false;
+  for (const token of cookieValues(request.headers.get("cookie"), COOKIE)) {
+    // Every value is checked, so timing does not tell which cookie matched.
+    const proof = await signOutProof(token);
+    const matches = typeof given === "string" && given.length === proof.length &&
+      timingSafeEqual(given, proof);
+    if ((await checkToken(token)) && matches) valid = true;
+  }
+  if (!valid) {
+    return page(403, "Sign-out refused", "<h1>Sign out from the status page itself.</h1>");
+  }
+  return page(200, "Signed out", "<h1>Signed out</h1>", {
+    "set-cookie": cookieHeader(url, "", 0),
+  });
+}
+
+function timingSafeEqual(a, b) {
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from . import (  # noqa: F401
     assets as _assets,  # noqa: F401  (registers the asset handlers)
     d1api,
+    hostnames_api,
     namespaces,
     scriptsettings,
     secretsapi,

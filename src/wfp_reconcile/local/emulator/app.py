@@ -16,6 +16,7 @@ from .api import API_PREFIX, CloudflareApi
 from .assets_store import AssetStore
 from .d1 import D1Engine
 from .faults import FaultConfig, FaultInjector
+from .hostnames import HostnameStore
 from .internal import internal_routes
 from .state import EmulatorState, RequestLog
 from .store import Store
@@ -56,6 +57,7 @@ def create_app(
         max_script_bytes=max_script_bytes,
         internal_secret=internal_secret,
         assets=AssetStore(state_dir),
+        hostnames=HostnameStore(state_dir),
     )
 
     @contextlib.asynccontextmanager

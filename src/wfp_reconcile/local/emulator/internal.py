@@ -23,6 +23,7 @@ from starlette.routing import Route
 from .api import authorized
 from .faults import FaultConfig
 from .handlers import HANDLERS
+from .hostnames import hostname_internal_routes
 from .responses import fail, ok
 from .state import EmulatorState
 from .store import REGULAR
@@ -188,4 +189,5 @@ def internal_routes(state: EmulatorState) -> list[Route]:
         Route("/__emulator/faults", faults, methods=["GET", "POST"]),
         Route("/__emulator/requests", requests, methods=["GET"]),
         Route("/__emulator/requests/reset", reset, methods=["POST"]),
+        *hostname_internal_routes(state.hostnames, guard),
     ]

@@ -12,6 +12,7 @@ from typing import Any
 from .assets_store import AssetStore
 from .d1 import D1Engine
 from .faults import FaultInjector
+from .hostnames import HostnameStore
 from .store import Store
 
 __all__ = ["EmulatorState", "RequestLog", "RequestRecord", "UploadCheck"]
@@ -90,6 +91,7 @@ class EmulatorState:
     internal_secret: str = dataclasses.field(default="", repr=False)
     """What ``/__emulator`` callers must send (``X-Wfp-Emulator-Secret``); random per run."""
     assets: AssetStore = dataclasses.field(default_factory=lambda: AssetStore(None))
+    hostnames: HostnameStore = dataclasses.field(default_factory=HostnameStore)
     pending_versions: dict[str, tuple[str, str, Any]] = dataclasses.field(default_factory=dict)
     """Versions uploaded but not deployed: id -> (account, script, parsed upload); in
     memory only (``wrangler deploy`` deploys the version it just uploaded)."""

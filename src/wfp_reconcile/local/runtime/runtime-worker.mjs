@@ -27,6 +27,7 @@ import {
 export { D1Bridge } from "./d1.mjs";
 
 const STATE_TTL_MS = 250;
+const DISPATCH_HEADER = "x-wfp-runtime-dispatch";
 let state = { at: 0, version: null, pending: null };
 const records = new Map(); // "<kind>:<path>" -> { version, rec }
 
@@ -255,7 +256,11 @@ function namespace(stub) {
     get(name, args = {}, options = {}) {
       return {
         fetch(input, init) {
-          return stub.dispatch(String(name), options ?? {}, new Request(input, init));
+          // A fetch, not an RPC call: RPC cannot carry the WebSocket of a 101 response.
+          const request = new Request(input, init);
+          const headers = new Headers(request.headers);
+          headers.set(${JSON.stringify(DISPATCH_HEADER)}, JSON.stringify({ name: String(name), options: options ?? {} }));
+          return stub.fetch(new Request(request, { headers }));
         },
         connect() {
           throw new Error("connect() is not available in the local runtime");
@@ -317,6 +322,16 @@ async function serveDispatcher(request, env, ctx) {
 
 // Runs customer scripts of one dispatch_namespace binding.
 export class Namespace extends WorkerEntrypoint {
+  // The dispatcher's get(name).fetch(): the script and options travel in a header that the
+  // dispatcher's own header hygiene keeps eyeballs from sending (x-wfp-*), removed here.
+  async fetch(request) {
+    const spec = JSON.parse(request.headers.get(DISPATCH_HEADER) ?? "null");
+    if (!spec) return jsonError(400, "bad_request", "Not a dispatch.");
+    const headers = new Headers(request.headers);
+    headers.delete(DISPATCH_HEADER);
+    return this.dispatch(spec.name, spec.options, new Request(request, { headers }));
+  }
+
   async dispatch(name, options, request) {
     const { namespace, outbound } = this.ctx.props;
     const rec = await loadRecord(this.env, bundlePath(this.env, namespace, name));
