@@ -294,7 +294,15 @@ def measure_size(
                     scripts, label, plan, plan_calls, applied, sum(counts.values()), uploads, status
                 )
             )
-            print(f"  {label}: plan {plan.wall:.2f} s, apply {applied.wall:.2f} s", file=sys.stderr)
+            # Each row as soon as it is measured: a 100k run takes long enough to want them.
+            print(
+                f"  {label}: plan {plan_calls} calls {plan.wall:.2f} s wall {plan.cpu:.2f} s CPU "
+                f"{plan.rss_mb} MB; apply {sum(counts.values())} calls ({uploads}) "
+                f"{applied.wall:.2f} s wall {applied.cpu:.2f} s CPU {applied.rss_mb} MB; "
+                f"status {status.wall:.2f} s",
+                file=sys.stderr,
+                flush=True,
+            )
     shutil.rmtree(repo)
     shutil.rmtree(tmp / f"state-{scripts}")
     return rows

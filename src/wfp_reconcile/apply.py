@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Protocol
 
+from wfp_reconcile.assets.apply import prepare_upload
 from wfp_reconcile.bundle import ScriptUpload
 from wfp_reconcile.cloudflare import ScriptInfo
 from wfp_reconcile.desired import (
@@ -199,6 +200,9 @@ class PlanApplier:
         worker = self._desired(change)
         upload = worker.upload_with_tags()
         if worker.kind is WorkerKind.SCRIPT:
+            upload = prepare_upload(
+                self.client, self.desired.namespace, worker.name, upload, worker.assets, change
+            )
             self.client.upload_script(self.desired.namespace, worker.name, upload)
         else:
             self.client.upload_worker(worker.name, upload)

@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any
 
+from wfp_reconcile.assets.desired import ScriptAssets, observability_metadata, script_assets
 from wfp_reconcile.bundle import Module, ScriptUpload, content_type_for
 from wfp_reconcile.config.model import (
     Customer,
@@ -27,6 +28,7 @@ from wfp_reconcile.config.model import (
     TailWorker,
     customer_logpush,
     customer_tails,
+    script_observability,
 )
 
 __all__ = [
@@ -105,6 +107,8 @@ class DesiredWorker:
     tags: tuple[str, ...]
     protect: bool = False
     suspended: bool = False
+    assets: ScriptAssets | None = None
+    """The script's static assets (``wfp_reconcile.assets``), uploaded before it."""
 
     def upload_with_tags(self) -> ScriptUpload:
         return ScriptUpload(
@@ -245,13 +249,24 @@ def _customer_script(
         # Always explicit: an upload that leaves them out must not keep stale settings.
         "logpush": customer_logpush(platform, customer),
         "tail_consumers": tail_consumers(customer_tails(platform, customer)),
+        "observability": observability_metadata(script_observability(platform, customer, script)),
     }
     limits = effective_limits(repo, customer, script).given()
     if limits:
         metadata["limits"] = limits
+    site = script_assets(repo, customer, name, script)
+    if site is not None:  # the completion token is added at apply time (assets.apply)
+        metadata["assets"] = {"config": dict(site.config)}
+        if site.binding:
+            metadata["bindings"] = sorted(
+                [*metadata["bindings"], {"type": "assets", "name": site.binding}],
+                key=lambda b: str(b["name"]),
+            )
+        modules.append(site.module())
     upload = ScriptUpload(metadata=metadata, modules=tuple(modules))
     fp = fingerprint_upload(upload)
     tags = own_tags(platform.management_tag, customer.id, customer.plan, fp, protect=script.protect)
+    tags += (site.tag,) if site is not None else ()
     return DesiredWorker(
         kind=WorkerKind.SCRIPT,
         name=name,
@@ -261,6 +276,7 @@ def _customer_script(
         tags=tags + tuple(script.tags),
         protect=script.protect,
         suspended=customer.suspended,
+        assets=site,
     )
 
 

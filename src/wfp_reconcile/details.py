@@ -19,7 +19,14 @@ from wfp_reconcile.diff import FieldChange
 
 __all__ = ["config_fields", "merge_details"]
 
-_COMPARED = ("compatibility_date", "compatibility_flags", "limits", "logpush", "tail_consumers")
+_COMPARED = (
+    "compatibility_date",
+    "compatibility_flags",
+    "limits",
+    "logpush",
+    "observability",
+    "tail_consumers",
+)
 _MAX_VALUE = 80
 
 
@@ -31,6 +38,8 @@ def _show(value: Any) -> str | None:
 
 
 def _normalized(key: str, value: Any) -> Any:
+    if key == "observability" and not (isinstance(value, Mapping) and value.get("enabled")):
+        return None  # never set, or off: the same for what runs
     if value in (None, [], {}):
         return None if key != "logpush" else False
     if key == "compatibility_flags" and isinstance(value, list):

@@ -13,7 +13,9 @@ from typing import Any
 from wfp_reconcile import __version__
 from wfp_reconcile.actual import ActualState, fetch_actual
 from wfp_reconcile.apply import ApplyEvent, ApplyResult, PlanApplier
+from wfp_reconcile.assets.plan import asset_calls, describe_assets, with_asset_fields
 from wfp_reconcile.cloudflare import CloudflareClient
+from wfp_reconcile.cloudflare.assets import get_script_content_typed
 from wfp_reconcile.config.model import PlatformRepo
 from wfp_reconcile.d1mirror import MirrorResult, plan_mirror, sync_mirror
 from wfp_reconcile.desired import DesiredState, WorkerKind, build_desired
@@ -97,6 +99,17 @@ def _with_config_details(
     return enriched, len(wanted)
 
 
+def _read_contents(
+    client: CloudflareClient, namespace: str, changes: Sequence[Change]
+) -> list[tuple[bytes, str] | None]:
+    """The deployed content of scripts, to read their asset manifests (None when unreadable)."""
+
+    def read(change: Change) -> tuple[bytes, str]:
+        return get_script_content_typed(client, namespace, change.name)
+
+    return [r if isinstance(r, tuple) else None for r in client.map_concurrent(read, changes)]
+
+
 def plan_repo(
     repo: PlatformRepo,
     client: CloudflareClient,
@@ -136,12 +149,21 @@ def plan_repo(
         known_customers={c.id for c in repo.customers},
         adopt=adopt,
     )
+    sites = {w.name: w.assets for w in desired.scripts if w.kind is WorkerKind.SCRIPT}
+    deployed = {n: w.tags for n, w in (*actual.scripts.items(), *actual.unmanaged.items())}
+    changes = with_asset_fields(changes, sites, deployed)
     if adopt:
         # `adopt` takes over the named scripts and nothing else: the rest is for `apply`.
         changes = tuple(c for c in changes if c.action is Action.ADOPT)
     detail_calls = 0
     if describe:
         changes, detail_calls = _with_config_details(client, desired, changes)
+        changes, asset_reads = describe_assets(
+            changes,
+            {n: s for n, s in sites.items() if s is not None},
+            lambda wanted: _read_contents(client, desired.namespace, wanted),
+        )
+        detail_calls += asset_reads
     settings = client.settings
     created_at = now_utc()
     mirror = (
@@ -162,6 +184,7 @@ def plan_repo(
         estimate=Estimate.of(
             changes,
             read_calls=actual.read_calls + detail_calls,
+            asset_calls=asset_calls(changes, {n: s for n, s in sites.items() if s is not None}),
             requests_per_window=settings.requests_per_window,
             window_seconds=settings.window_seconds,
             budget=client.rate_budget(),  # Cloudflare's own count, when it sent one

@@ -87,8 +87,10 @@ class Estimate(BaseModel):
         requests_per_window: int,
         window_seconds: float,
         budget: RateBudget | None = None,
+        asset_calls: int = 0,
     ) -> Estimate:
-        writes = sum(1 for c in changes if c.action.writes)
+        # Static assets add an upload session and its buckets to a script's upload.
+        writes = sum(1 for c in changes if c.action.writes) + asset_calls
         calls = writes + read_calls
         if budget is not None:
             # What the server said is left goes now; the rest waits for its reset, then

@@ -21,6 +21,7 @@ from wfp_reconcile.d1mirror.models import TableRows
 from wfp_reconcile.d1mirror.schema import DEPLOYED_SCRIPTS
 from wfp_reconcile.desired import DesiredState, build_desired
 from wfp_reconcile.errors import NotFoundError
+from wfp_reconcile.observability import customer_observability, describe_observability
 
 __all__ = [
     "CustomerStatus",
@@ -59,6 +60,8 @@ class ScriptStatus(BaseModel):
     deployed_at: str | None = None
     """When the deployed fingerprint went live (from D1)."""
     protected: bool = False
+    observability: str | None = None
+    """The declared Workers observability setting (``off``, ``on, 10% sampled``, ...)."""
 
 
 class CustomerStatus(BaseModel):
@@ -71,6 +74,8 @@ class CustomerStatus(BaseModel):
     suspended: bool
     declared: bool
     scripts: tuple[ScriptStatus, ...]
+    observability: str | None = None
+    """The customer's declared observability (scripts may override it)."""
 
 
 class StatusReport(BaseModel):
@@ -162,6 +167,7 @@ def build_status(
                 commit=commit,
                 deployed_at=at,
                 protected=live.protected if live is not None else worker.protect,
+                observability=describe_observability(worker.upload.metadata.get("observability")),
             )
         )
     declared_names = {w.name for w in desired.scripts}
@@ -194,6 +200,9 @@ def build_status(
                 suspended=model.suspended if model else False,
                 declared=model is not None,
                 scripts=tuple(sorted(per_customer[cid], key=lambda s: s.name)),
+                observability=describe_observability(customer_observability(repo.platform, model))
+                if model
+                else None,
             )
         )
     return StatusReport(

@@ -218,3 +218,13 @@ def test_observability_accepts_integers_for_rates(repo: Path) -> None:
     )
     customer = load_repo_dir(repo, env={}).customer("shop")
     assert customer.observability is not None and customer.observability.head_sampling_rate == 1
+
+
+def test_a_module_may_not_take_the_manifest_module_name(repo: Path) -> None:
+    (repo / "customers/shop/__wfp_assets.json").write_text("{}")
+    yaml = repo / "customers/shop/customer.yaml"
+    yaml.write_text(
+        yaml.read_text().replace("    assets:\n", "    modules: [__wfp_assets.json]\n    assets:\n")
+    )
+    (problem,) = _problems(repo)
+    assert problem.startswith("customers/shop/customer.yaml:7:15: module name '__wfp_assets.json'")

@@ -17,13 +17,14 @@ EXAMPLE_FILES = [
     "platform.yaml",
     "customers/basic/customer.yaml",
     "customers/advanced/customer.yaml",
+    "customers/studio/customer.yaml",
 ]
 
 
 def test_example_repository_validates_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--repo", str(ROOT)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("OK: 2 customers, 4 scripts, 1 outbound Worker")
+    assert out.startswith("OK: 3 customers, 5 scripts, 1 outbound Worker")
 
 
 def test_example_repository_uses_defaults_when_the_environment_is_empty() -> None:
@@ -49,6 +50,11 @@ def test_example_repository_holds_the_bytes_of_every_module() -> None:
         "customers/advanced/advanced-api.mjs",
         "customers/advanced/advanced-counter.mjs",
         "customers/advanced/lib/greeting.mjs",
+        "customers/studio/studio-site.mjs",
+        # The studio's static site (docs/assets.md): asset bytes are read with the modules.
+        "customers/studio/public/index.html",
+        "customers/studio/public/style.css",
+        "customers/studio/public/404.html",
     }
     assert set(repo.files) == expected
     for path in expected:

@@ -125,6 +125,15 @@ def test_dev_serves_reapplies_changes_within_5s_and_leaves_no_process_on_sigterm
         first = http.get("/basic-hello/")
         assert first.status_code == 200
         assert PLATFORM_TEXT in first.text
+        # The example's static site (customers/studio/public) at its path (docs/assets.md).
+        site = http.get("/studio-site/")
+        assert site.status_code == 200 and "<h1>Studio</h1>" in site.text
+        css = http.get("/studio-site/style.css")
+        assert css.headers["content-type"] == "text/css; charset=utf-8"
+        assert css.content == (example_repo / "customers/studio/public/style.css").read_bytes()
+        missing = http.get("/studio-site/nowhere")
+        assert missing.status_code == 404 and "Not found" in missing.text
+        assert http.get("/studio-site/api/time").json()["now"]
 
         script = example_repo / "customers" / "basic" / "basic-hello.mjs"
         script.write_text(

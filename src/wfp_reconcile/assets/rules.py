@@ -15,6 +15,8 @@ from wfp_reconcile.config.model import Customer, Script
 from wfp_reconcile.config.yamlread import Loc, YamlDoc
 from wfp_reconcile.errors import ConfigProblem
 
+from .desired import MANIFEST_MODULE
+
 __all__ = ["MAX_ROUTING_RULES", "CustomerFile", "check_customer_assets", "routing_rule_problems"]
 
 MAX_ROUTING_RULES = 100
@@ -75,6 +77,12 @@ def _script_problems(name: str, script: Script) -> Iterator[tuple[Loc, str]]:
     if assets is None:
         return
     base: Loc = ("scripts", name, "assets")
+    for i, module in enumerate((script.main_module, *script.modules)):
+        if module == MANIFEST_MODULE:
+            loc: Loc = (
+                ("scripts", name, "main_module") if i == 0 else ("scripts", name, "modules", i - 1)
+            )
+            yield loc, f"module name '{MANIFEST_MODULE}' is the site's manifest; rename the module"
     if assets.binding is not None and assets.binding in set(_binding_names(script)):
         yield (
             (*base, "binding"),

@@ -86,6 +86,17 @@ def render_status_text(report: StatusReport, *, color: bool = False, width: int 
                 script.deployed_at or "-",
             )
     console.print(table)
+    # Workers observability as declared, per customer; a script of its own says so.
+    for customer in report.customers:
+        if customer.observability is None:
+            continue
+        own = [
+            f"{s.name}: {s.observability}"
+            for s in customer.scripts
+            if s.observability and s.observability != customer.observability
+        ]
+        extra = f" ({'; '.join(own)})" if own else ""
+        console.print(f"observability {customer.id}: {customer.observability}{extra}")
     console.print(summary_line(report))
     return out.getvalue().rstrip("\n")
 

@@ -25,7 +25,13 @@ from wfp_reconcile.errors import register_secret
 
 from .client import CloudflareClient, _seg
 
-__all__ = ["BucketFile", "UploadSession", "create_upload_session", "upload_bucket"]
+__all__ = [
+    "BucketFile",
+    "UploadSession",
+    "create_upload_session",
+    "get_script_content_typed",
+    "upload_bucket",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,3 +107,13 @@ def upload_bucket(client: CloudflareClient, jwt: str, files: Sequence[BucketFile
     if done:
         register_secret(str(done))
     return str(done) if done else None
+
+
+def get_script_content_typed(
+    client: CloudflareClient, namespace: str, name: str
+) -> tuple[bytes, str]:
+    """A namespaced script's content and its ``Content-Type`` (multipart for modules)."""
+    response = client._transport.send(
+        "get_content", "GET", f"{client._script(namespace, name)}/content", headers=client._headers
+    )
+    return response.content, response.headers.get("content-type", "")

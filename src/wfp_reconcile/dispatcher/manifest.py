@@ -20,6 +20,7 @@ from wfp_reconcile.config.model import (
     customer_tails,
 )
 from wfp_reconcile.desired import effective_limits
+from wfp_reconcile.observability import customer_observability, describe_observability
 
 __all__ = [
     "CUSTOMER_ID_PARAM",
@@ -122,6 +123,9 @@ def build_manifest(
             "outbound_worker": customer.outbound.worker if customer.outbound else None,
             "tail": list(customer_tails(repo.platform, customer)),
             "logpush": customer_logpush(repo.platform, customer),
+            "observability": describe_observability(
+                customer_observability(repo.platform, customer)
+            ),
         }
         binding, outbound = _outbound(repo, customer)
         for name in sorted(customer.scripts):

@@ -179,7 +179,7 @@ export function renderStatusBody(manifest, signOut = null) {
   out.push('<h2>Customers</h2><table id="customers"><thead><tr>');
   out.push(
     "<th>Id</th><th>Name</th><th>Plan</th><th>Status</th><th>Outbound Worker</th>" +
-      "<th>Tail Workers</th><th>Logpush</th><th>Scripts</th></tr></thead><tbody>",
+      "<th>Tail Workers</th><th>Logpush</th><th>Observability</th><th>Scripts</th></tr></thead><tbody>",
   );
   for (const [id, c] of customers) {
     const own = owned.get(id) || 0;
@@ -189,7 +189,8 @@ export function renderStatusBody(manifest, signOut = null) {
         (c.suspended ? '<td class="suspended">suspended</td>' : "<td>active</td>") +
         `<td>${escapeHtml(c.outbound_worker || "none")}</td>` +
         `<td>${escapeHtml((c.tail || []).join(", ") || "none")}</td>` +
-        `<td>${c.logpush ? "on" : "off"}</td><td>${own}</td></tr>`,
+        `<td>${c.logpush ? "on" : "off"}</td>` +
+        `<td>${escapeHtml(c.observability || "off")}</td><td>${own}</td></tr>`,
     );
   }
   out.push("</tbody></table>");

@@ -128,6 +128,7 @@ async def assets_upload(request: Request, p: dict[str, str], state: EmulatorStat
     except FormDataError as exc:
         raise ApiProblem(400, 10026, f"Could not parse the multipart body: {exc}.")
     wanted = {e["hash"]: int(e["size"]) for e in manifest.values()}
+    blobs: list[tuple[str, str, bytes]] = []
     for part in parts:
         if part.name not in wanted:
             raise ApiProblem(
@@ -141,9 +142,9 @@ async def assets_upload(request: Request, p: dict[str, str], state: EmulatorStat
             raise ApiProblem(
                 400, 10021, f"File {part.name!r} has {len(content)} bytes, not {wanted[part.name]}."
             )
-        store.put_blob(
-            account, namespace, part.name, part.content_type or "application/null", content
-        )
+        blobs.append((part.name, part.full_content_type or "application/null", content))
+    # Checked first, stored together: a refused bucket stores nothing.
+    store.put_blobs(account, namespace, blobs)
     if store.missing(account, namespace, set(wanted)):
         return ok({}, status=202)
     return ok({"jwt": store.token(session, "complete")}, status=201)

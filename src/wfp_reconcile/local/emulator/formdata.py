@@ -26,6 +26,8 @@ class Part:
     filename: str | None
     content_type: str | None
     content: bytes
+    full_content_type: str | None = None
+    """The header as sent, parameters included (asset uploads keep ``charset``)."""
 
 
 def _params(header_value: str) -> dict[str, str]:
@@ -69,6 +71,7 @@ def _parse_part(section: bytes) -> Part:
         filename=params.get("filename"),
         content_type=ctype.split(";", 1)[0].strip().lower() if ctype else None,
         content=content,
+        full_content_type=ctype.strip() if ctype else None,
     )
 
 

@@ -25,6 +25,9 @@ import {
 
 // `D1Bridge` serves the D1 bindings of customer scripts (see d1.mjs).
 export { D1Bridge } from "./d1.mjs";
+// `AssetsBinding` is the ASSETS binding of customer scripts with static assets (assets.mjs).
+export { AssetsBinding } from "./assets.mjs";
+import { routeWithAssets } from "./assets.mjs";
 
 const STATE_TTL_MS = 250;
 const DISPATCH_HEADER = "x-wfp-runtime-dispatch";
@@ -345,8 +348,9 @@ export class Namespace extends WorkerEntrypoint {
     const d1 = d1Bindings(rec);
     // The etag covers modules only: a changed D1 binding must load a new isolate too.
     const d1Key = stableKey(Object.fromEntries(d1.map((b) => [b.name, b.id])));
-    const id = `ns:${namespace}/${name}@${rec.etag}#${service ?? ""}#${stableKey(params)}#${d1Key}`;
-    const worker = this.env.LOADER.get(id, async () => {
+    const assetsKey = stableKey(rec.assets?.config ?? null);
+    const id = `ns:${namespace}/${name}@${rec.etag}#${service ?? ""}#${stableKey(params)}#${d1Key}#${assetsKey}`;
+    const load = () => this.env.LOADER.get(id, async () => {
       const extra = service
         ? { globalOutbound: this.ctx.exports.Outbound({ props: { service, params } }) }
         : {};
@@ -363,9 +367,17 @@ export class Namespace extends WorkerEntrypoint {
         code.modules[D1_ENTRY_MODULE] = { js: d1Entry(rec.main_module, d1.map((b) => b.name)) };
         code.mainModule = D1_ENTRY_MODULE;
       }
+      for (const b of rec.bindings || []) {
+        if (b.type === "assets" && rec.assets) {
+          code.env[b.name] = this.ctx.exports.AssetsBinding({ props: { namespace, site: rec.assets } });
+        }
+      }
       return code;
     });
-    return worker.getEntrypoint().fetch(request);
+    const run = (req) => load().getEntrypoint().fetch(req);
+    // A script with static assets: Cloudflare decides between its assets and its code.
+    if (rec.assets) return routeWithAssets(this.env, namespace, rec, request, run);
+    return run(request);
   }
 }
 
