@@ -16,6 +16,8 @@ NS = f"/accounts/{ACCOUNT}/workers/dispatch/namespaces"
 WORKERS = f"/accounts/{ACCOUNT}/workers/scripts"
 D1 = f"/accounts/{ACCOUNT}/d1/database"
 JS = "application/javascript+module"
+# Uploads must start in workerd, as on Cloudflare (the emulator loads them: docs/preflight.md).
+OTHER_JS = b"export default { fetch() { return new Response('other'); } };\n"
 
 
 @pytest.fixture
@@ -149,18 +151,18 @@ def test_etag_is_a_hash_of_content(api, ns):
     first = upload(api, "a").json()["result"]["etag"]
     same = upload(api, "b").json()["result"]["etag"]
     changed = api.put(
-        f"{NS}/ns/scripts/a", **form({"main_module": "index.mjs"}, [("index.mjs", b"x", JS)])
+        f"{NS}/ns/scripts/a", **form({"main_module": "index.mjs"}, [("index.mjs", OTHER_JS, JS)])
     ).json()["result"]["etag"]
     assert first == same != changed
 
 
 def test_reupload_keeps_created_on_and_replaces_content(api, ns):
     first = upload(api, "a").json()["result"]
-    api.put(f"{NS}/ns/scripts/a", **form({"main_module": "m.mjs"}, [("m.mjs", b"new", JS)]))
+    api.put(f"{NS}/ns/scripts/a", **form({"main_module": "m.mjs"}, [("m.mjs", OTHER_JS, JS)]))
     details = api.get(f"{NS}/ns/scripts/a").json()["result"]
     assert details["script"]["created_on"] == first["created_on"]
     assert details["dispatch_namespace"] == "ns"
-    assert api.get(f"{NS}/ns/scripts/a/content").content == b"new"
+    assert api.get(f"{NS}/ns/scripts/a/content").content == OTHER_JS
 
 
 def test_reupload_without_tags_keeps_the_tags(api, ns):
@@ -170,8 +172,8 @@ def test_reupload_without_tags_keeps_the_tags(api, ns):
 
 
 def test_multi_module_content_comes_back_as_multipart(api, ns):
-    wasm = bytes(range(256))
-    modules = [("index.mjs", b"js", JS), ("a.wasm", wasm, "application/wasm")]
+    wasm = b"\x00asm\x01\x00\x00\x00"  # the smallest valid module: uploads are loaded
+    modules = [("index.mjs", OTHER_JS, JS), ("a.wasm", wasm, "application/wasm")]
     api.put(f"{NS}/ns/scripts/m", **form({"main_module": "index.mjs"}, modules))
     response = api.get(f"{NS}/ns/scripts/m/content")
     assert response.headers["content-type"].startswith("multipart/form-data")

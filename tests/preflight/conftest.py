@@ -28,6 +28,7 @@ def write_repo(
     files: Mapping[str, str],
     *,
     platform: Mapping[str, object] | None = None,
+    customer_doc: Mapping[str, object] | None = None,
 ) -> Path:
     """A platform with one customer ``acme`` whose scripts are ``scripts`` (customer.yaml
     entries) and whose files are ``files`` (paths under customers/acme/)."""
@@ -47,7 +48,8 @@ def write_repo(
     for name, text in files.items():
         (customer / name).parent.mkdir(parents=True, exist_ok=True)
         (customer / name).write_text(text)
-    body = {"id": "acme", "name": "Acme", "plan": "basic", "scripts": dict(scripts)}
+    body = {"id": "acme", "name": "Acme", "plan": "basic", **(customer_doc or {})}
+    body["scripts"] = dict(scripts)
     (customer / "customer.yaml").write_text(yaml.safe_dump(body, sort_keys=False))
     return root
 

@@ -68,19 +68,23 @@ def run_offline(loaded: PlatformRepo, repo: Path, base: str | None) -> Preflight
     """Pre-flight for ``validate``: compared with ``base`` (git) or everything; no network."""
     from wfp_reconcile.desired import build_desired
     from wfp_reconcile.preflight import run_preflight, select_changed
+    from wfp_reconcile.preflight.smoke import with_smoke
 
     baseline, label = _baseline(repo, base)
     workers, unchanged = select_changed(build_desired(loaded), baseline)
-    return run_preflight(loaded, workers, unchanged=unchanged, baseline=label)
+    report = run_preflight(loaded, workers, unchanged=unchanged, baseline=label)
+    return with_smoke(loaded, report)
 
 
 def run_for_plan(loaded: PlatformRepo, uploads: Collection[tuple[str, str]]) -> PreflightReport:
     """Pre-flight for ``plan``: the Workers the plan uploads (they differ from what is deployed)."""
     from wfp_reconcile.desired import build_desired
     from wfp_reconcile.preflight import run_preflight, select_changed
+    from wfp_reconcile.preflight.smoke import with_smoke
 
     workers, unchanged = select_changed(build_desired(loaded), None, only=uploads)
-    return run_preflight(loaded, workers, unchanged=unchanged, baseline="deployed")
+    report = run_preflight(loaded, workers, unchanged=unchanged, baseline="deployed")
+    return with_smoke(loaded, report)
 
 
 def check_plan(run: PlannedRun, loaded: PlatformRepo, fmt: str, repo: Path) -> bool:

@@ -40,6 +40,7 @@ __all__ = [
     "Routing",
     "Safety",
     "Script",
+    "SmokeRequest",
     "TailWorker",
     "Token",
     "customer_logpush",
@@ -371,6 +372,15 @@ class OutboundRef(Model):
     """Parameter values, readable as ``env.<name>`` in the outbound Worker."""
 
 
+class SmokeRequest(Model):
+    """A request pre-flight sends to the script through the dispatcher (docs/preflight.md)."""
+
+    path: Annotated[str, StringConstraints(pattern=r"^/[^\s]*$", max_length=2048)]
+    """Path (and query) under the script, starting with ``/``."""
+    expect: Annotated[int, Field(ge=100, le=599)] = 200
+    """The HTTP status the answer must have."""
+
+
 class Script(Model):
     """One customer script."""
 
@@ -399,6 +409,8 @@ class Script(Model):
     """Static assets served with the script (a directory of files)."""
     observability: Annotated[Observability | None, ADMIN_ONLY] = None
     """Workers observability of this script; the customer's or the platform's by default."""
+    preflight: SmokeRequest | None = None
+    """A smoke request ``--preflight`` sends through the dispatcher (never uploaded)."""
 
 
 class Customer(Model):

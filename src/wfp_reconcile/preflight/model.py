@@ -95,6 +95,8 @@ class PreflightReport:
     baseline: str
     """What the bundles were compared with: ``deployed``, ``base <rev>`` or ``none``."""
     seconds: float
+    smoke: int = 0
+    """Smoke requests sent through the dispatcher (``preflight:`` in customer.yaml)."""
 
     @property
     def ok(self) -> bool:
@@ -112,6 +114,7 @@ class PreflightReport:
             "checked": len(self.checked),
             "unchanged": self.unchanged,
             "seconds": round(self.seconds, 3),
+            "smoke_requests": self.smoke,
             "workers": [dataclasses.asdict(c) for c in self.checked],
             "findings": [f.to_json() for f in self.findings],
         }

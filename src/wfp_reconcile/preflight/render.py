@@ -22,6 +22,8 @@ def summary_line(report: PreflightReport) -> str:
     noun = "Worker" if count == 1 else "Workers"
     skipped = f", {report.unchanged} unchanged" if report.unchanged else ""
     base = f" (compared with {report.baseline})" if report.baseline != "none" else ""
+    if report.smoke:
+        skipped += f", {report.smoke} smoke request{'' if report.smoke == 1 else 's'}"
     if failed:
         return (
             f"Pre-flight: {failed} of {count} {noun} would be rejected by Cloudflare"

@@ -59,7 +59,7 @@ class PreflightSession:
     def _start(self) -> None:
         stack = contextlib.ExitStack()
         runtime = stack.enter_context(run_preflight_runtime(install=self._install))
-        self._stack, self._url = stack, runtime.url.rstrip("/")
+        self._stack, self._url = stack, runtime.url
 
     def _stop(self) -> None:
         if self._stack is not None:

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from wfp_reconcile.errors import register_secret
+from wfp_reconcile.preflight.upload_gate import preflight_upload_check, warm_up
 
 from .api import API_PREFIX, CloudflareApi
 from .assets_store import AssetStore
@@ -48,6 +49,7 @@ def create_app(
     register_secret(api_token)
     internal_secret = internal_secret or secrets.token_urlsafe(32)
     register_secret(internal_secret)
+    warm_up()  # uploads are loaded in workerd, as Cloudflare does (docs/preflight.md)
     state = EmulatorState(
         store=Store(state_dir),
         d1=D1Engine(state_dir),
@@ -59,6 +61,7 @@ def create_app(
         assets=AssetStore(state_dir),
         hostnames=HostnameStore(state_dir),
     )
+    state.upload_checks.append(preflight_upload_check)  # loads it in workerd: docs/preflight.md
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

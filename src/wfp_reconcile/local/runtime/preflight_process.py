@@ -1,60 +1,146 @@
-"""Starting and stopping the pre-flight runtime: one workerd (through miniflare) that loads
-bundles with the Worker Loader and answers whether Cloudflare would accept them.
+"""Starting and stopping the pre-flight runtime: one workerd that loads bundles with the
+Worker Loader and answers whether Cloudflare would accept them (preflight-worker.mjs).
 
-It shares the local runtime's installation, Node.js discovery and process handling
-(process.py): its own process group, stdin as a lifeline, one JSON "ready" line.
+workerd runs directly from the local runtime's pinned installation, without Node.js and
+miniflare in between: pre-flight needs no simulators, and skipping them takes the start-up
+from seconds to a fraction of one (docs/benchmarks.md). The listening socket is bound here
+and handed to workerd (``--socket-fd``), so the address is known before it starts; workerd
+gets its own process group and, on Linux, dies with this process.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import ctypes
+import dataclasses
 import os
+import shutil
+import signal
+import socket
 import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+
 from wfp_reconcile.errors import RuntimeSetupError
 
-from .install import ensure_installed, find_node, runtime_file
-from .process import (
-    MAX_COMPAT_DATE,
-    RUNTIME_COMPAT_DATE,
-    RunningRuntime,
-    _stop_group,
-    _wait_ready,
-)
+from .install import ensure_installed, runtime_file
 
-__all__ = ["MAX_COMPAT_DATE", "run_preflight_runtime"]
+__all__ = ["PreflightRuntime", "find_workerd", "run_preflight_runtime"]
+
+_FILES = ("preflight-config.capnp", "preflight-worker.mjs")
+
+
+@dataclasses.dataclass
+class PreflightRuntime:
+    """A started pre-flight workerd; ``url`` answers ``POST /check``."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+def find_workerd(install: Path) -> Path:
+    """The workerd binary of the pinned installation (an optional npm dependency)."""
+    found = sorted((install / "node_modules" / "@cloudflare").glob("workerd-*/bin/workerd"))
+    if not found:
+        raise RuntimeSetupError(
+            f"No workerd binary under {install}/node_modules/@cloudflare; reinstall the local "
+            "runtime (scripts/install-runtime) on a platform workerd supports."
+        )
+    return found[0]
+
+
+def _die_with_parent() -> None:
+    # Linux: SIGKILL workerd when the process that started it exits, however it exits.
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=2.0, trust_env=False) as client:
+        while True:
+            if process.poll() is not None:
+                tail = "\n".join(deque(log.read_text(errors="replace").splitlines(), maxlen=20))
+                raise RuntimeSetupError(
+                    f"The pre-flight runtime (workerd) exited during start-up "
+                    f"(exit {process.returncode}). Its output:\n{tail}"
+                )
+            try:
+                if client.get(f"{url}/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeSetupError(
+                    f"The pre-flight runtime did not start within {timeout:.0f} s."
+                )
+            time.sleep(0.02)
 
 
 @contextlib.contextmanager
 def run_preflight_runtime(
     *, install: Path | None = None, startup_timeout: float = 60.0
-) -> Iterator[RunningRuntime]:
-    """Run the pre-flight runtime for the duration of the ``with`` block.
+) -> Iterator[PreflightRuntime]:
+    """Run the pre-flight workerd for the duration of the ``with`` block.
 
-    ``url`` of the yielded runtime answers ``POST /check`` (see preflight-worker.mjs).
-    Raises ``RuntimeSetupError`` when Node.js is missing or the runtime does not start.
+    Raises ``RuntimeSetupError`` when the runtime is not installed or does not start.
     """
-    node = find_node()
-    install = install or ensure_installed()
-    launcher = runtime_file("preflight-launcher.mjs")
-    config = {"installDir": str(install), "runtimeCompatDate": RUNTIME_COMPAT_DATE}
-    try:
-        process = subprocess.Popen(
-            [str(node), str(launcher)],
-            cwd=launcher.parent,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "WFP_RUNTIME_CONFIG": json.dumps(config)},
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise RuntimeSetupError(f"Could not start the pre-flight runtime with {node}: {exc}.")
-    try:
-        yield _wait_ready(process, None, startup_timeout)
-    finally:
-        _stop_group(process, timeout=10.0)
+    workerd = find_workerd(install or ensure_installed())
+    with tempfile.TemporaryDirectory(prefix="wfp-preflight-") as tmp:
+        work = Path(tmp)
+        for name in _FILES:
+            shutil.copyfile(runtime_file(name), work / name)
+        log = work / "workerd.log"
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(128)
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [
+                        str(workerd),
+                        "serve",
+                        "--experimental",  # the Worker Loader binding is experimental
+                        _FILES[0],
+                        "--socket-fd",
+                        f"http={sock.fileno()}",
+                    ],
+                    cwd=work,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(sock.fileno(),),
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,  # noqa: PLW1509 -- only a prctl call
+                )
+        except OSError as exc:
+            sock.close()
+            raise RuntimeSetupError(f"Could not start the pre-flight runtime ({workerd}): {exc}.")
+        sock.close()  # workerd holds its own copy of the listening socket
+        try:
+            _wait_ready(process, url, startup_timeout, log)
+            yield PreflightRuntime(url=url, process=process)
+        finally:
+            _stop(process)
