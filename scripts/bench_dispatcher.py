@@ -110,6 +110,7 @@ def bench_latency(n: int) -> dict[str, Any]:
             # A second runtime on the same emulator, with the direct route switched on.
             settings = RuntimeSettings(
                 emulator_url=stack.emulator.url,
+                emulator_secret=stack.emulator.internal_secret,
                 account_id=repo.platform.account_id,
                 dispatcher_name=repo.platform.dispatcher.name,
                 port=0,

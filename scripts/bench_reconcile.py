@@ -88,6 +88,10 @@ def write_repo(root: Path, scripts: int, per_customer: int = 10) -> None:
         (directory / "customer.yaml").write_text("\n".join(lines) + "\n")
 
 
+# /__emulator needs the API token (or the per-run secret) since issue 11 item 8.
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 @contextlib.contextmanager
 def emulator(state: Path) -> Iterator[str]:
     port = free_port()
@@ -112,7 +116,7 @@ def emulator(state: Path) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"{url}/__emulator/state", timeout=1)
+                httpx.get(f"{url}/__emulator/state", headers=AUTH, timeout=1)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or proc.poll() is not None:
@@ -125,15 +129,15 @@ def emulator(state: Path) -> Iterator[str]:
 
 
 def set_faults(url: str, **faults: object) -> None:
-    httpx.post(f"{url}/__emulator/faults", json=faults, timeout=10).raise_for_status()
+    httpx.post(f"{url}/__emulator/faults", headers=AUTH, json=faults, timeout=10).raise_for_status()
 
 
 def reset_requests(url: str) -> None:
-    httpx.post(f"{url}/__emulator/requests/reset", timeout=10).raise_for_status()
+    httpx.post(f"{url}/__emulator/requests/reset", headers=AUTH, timeout=10).raise_for_status()
 
 
 def request_counts(url: str) -> dict[str, int]:
-    data = httpx.get(f"{url}/__emulator/requests", timeout=30).json()
+    data = httpx.get(f"{url}/__emulator/requests", headers=AUTH, timeout=30).json()
     return {str(k): int(v) for k, v in data["counts"].items()}
 
 

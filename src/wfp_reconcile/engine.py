@@ -221,6 +221,7 @@ def plan_repo(
             read_calls=actual.read_calls + detail_calls,
             requests_per_window=settings.requests_per_window,
             window_seconds=settings.window_seconds,
+            budget=client.rate_budget(),  # Cloudflare's own count, when it sent one
         ),
         desired_digest=desired.digest(),
         state_digest=actual.digest(),

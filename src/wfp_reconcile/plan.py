@@ -15,7 +15,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
@@ -23,6 +23,9 @@ from wfp_reconcile.change import Action, Change
 from wfp_reconcile.d1mirror.models import MirrorPlan
 from wfp_reconcile.errors import PlanError, UnsafePlanError
 from wfp_reconcile.kinds import kind
+
+if TYPE_CHECKING:
+    from wfp_reconcile.cloudflare.ratelimit import RateBudget
 
 __all__ = [
     "PLAN_FORMAT_VERSION",
@@ -73,6 +76,9 @@ class Estimate(BaseModel):
     seconds: float
     requests_per_window: int
     window_seconds: float
+    budget_remaining: int | None = None
+    """Requests left of the account's budget when the plan was made, from Cloudflare's
+    ``Ratelimit`` header (``None``: the answers carried none)."""
 
     @classmethod
     def of(
@@ -82,19 +88,31 @@ class Estimate(BaseModel):
         read_calls: int,
         requests_per_window: int,
         window_seconds: float,
+        budget: RateBudget | None = None,
     ) -> Estimate:
         # Each kind knows what one change costs (an asset upload is more than one call).
         writes = sum(kind(c.kind).cost(c) for c in changes)
         calls = writes + read_calls
-        # The bucket starts full: only calls beyond one window's budget wait.
-        beyond = max(0, calls - requests_per_window)
-        seconds = math.ceil(beyond / requests_per_window) * window_seconds if beyond else 0.0
+        if budget is not None:
+            # What the server said is left goes now; the rest waits for its reset, then
+            # one quota per window.
+            quota = budget.quota or requests_per_window
+            window = budget.window_seconds or window_seconds
+            beyond = max(0, writes - budget.remaining)
+            seconds = 0.0
+            if beyond:
+                seconds = budget.reset_seconds + math.ceil(beyond / quota - 1) * window
+        else:
+            # The bucket starts full: only calls beyond one window's budget wait.
+            beyond = max(0, calls - requests_per_window)
+            seconds = math.ceil(beyond / requests_per_window) * window_seconds if beyond else 0.0
         return cls(
             write_calls=writes,
             read_calls=read_calls,
             seconds=seconds,
             requests_per_window=requests_per_window,
             window_seconds=window_seconds,
+            budget_remaining=budget.remaining if budget is not None else None,
         )
 
 

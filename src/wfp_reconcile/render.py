@@ -94,6 +94,8 @@ def cost_line(plan: Plan) -> str:
     if not plan.tags_from_list:
         read += " (the namespace list did not include tags: read per script)"
     seconds = f"about {e.seconds:.0f} s of pacing" if e.seconds else "no pacing wait"
+    if e.budget_remaining is not None:  # the account's real budget, from Ratelimit headers
+        rate = f"{e.budget_remaining} requests left of the account's budget"
     return f"Cost: {read}; apply needs {e.write_calls} write calls, {seconds} at {rate}."
 
 

@@ -39,7 +39,8 @@ def _field(change: Change, name: str) -> str | None:
 
 
 def _bundle(emulator: EmulatorServer, name: str) -> dict:
-    return httpx.get(f"{emulator.url}/__emulator/bundles/{ACCOUNT}/test-ns/{name}").json()
+    url = f"{emulator.url}/__emulator/bundles/{ACCOUNT}/test-ns/{name}"
+    return httpx.get(url, headers=emulator.internal_headers).json()
 
 
 def test_site_lifecycle(

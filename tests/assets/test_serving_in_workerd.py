@@ -123,6 +123,7 @@ def http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
             assert outcome.ok, outcome.failed
         runtime_settings = RuntimeSettings(
             emulator_url=emulator.url,
+            emulator_secret=emulator.internal_secret,
             account_id=ACCOUNT,
             dispatcher_name=repo.platform.dispatcher.name,
             port=0,

@@ -145,11 +145,15 @@ def test_keep_assets_keeps_and_leaving_it_out_drops(
     _upload(client, "shop-site", keep=True)
     assert emulator.count("assets_upload_session") == 0
     bundle = httpx.get(
-        f"{emulator.url}/__emulator/bundles/{EMULATOR_ACCOUNT}/{NS}/shop-site"
+        f"{emulator.url}/__emulator/bundles/{EMULATOR_ACCOUNT}/{NS}/shop-site",
+        headers=emulator.internal_headers,
     ).json()
     assert bundle["assets"]["config"] == {"not_found_handling": "404-page"}
     digest = bundle["assets"]["manifest"]["/style.css"]["hash"]
-    blob = httpx.get(f"{emulator.url}/__emulator/assets/{EMULATOR_ACCOUNT}/{NS}/{digest}")
+    blob = httpx.get(
+        f"{emulator.url}/__emulator/assets/{EMULATOR_ACCOUNT}/{NS}/{digest}",
+        headers=emulator.internal_headers,
+    )
     assert blob.content == b"h1{color:red}" and blob.headers["content-type"].startswith("text/css")
     _upload(client, "shop-site")
     assert _has_assets(emulator, "shop-site") is False

@@ -101,12 +101,17 @@ def api(emulator: EmulatorServer) -> Iterator[CloudflareClient]:
 @pytest.fixture(scope="module")
 def http(emulator: EmulatorServer, api: CloudflareClient) -> Iterator[httpx.Client]:
     repo = make_repo()
-    created = httpx.put(f"{emulator.url}/__emulator/d1/{ACCOUNT}/{DB_ID}", json={"name": "t"})
+    created = httpx.put(
+        f"{emulator.url}/__emulator/d1/{ACCOUNT}/{DB_ID}",
+        headers=emulator.internal_headers,
+        json={"name": "t"},
+    )
     assert created.status_code == 201
     outcome = apply_with_engine(repo, api)
     assert outcome.ok, outcome.failed
     settings = RuntimeSettings(
         emulator_url=emulator.url,
+        emulator_secret=emulator.internal_secret,
         account_id=ACCOUNT,
         dispatcher_name=repo.platform.dispatcher.name,
         port=0,
@@ -125,7 +130,10 @@ def get(http: httpx.Client, path: str) -> Any:
 
 
 def test_upload_carries_the_d1_binding(emulator: EmulatorServer, http: httpx.Client) -> None:
-    bundle = httpx.get(f"{emulator.url}/__emulator/bundles/{ACCOUNT}/{NAMESPACE}/counter").json()
+    bundle = httpx.get(
+        f"{emulator.url}/__emulator/bundles/{ACCOUNT}/{NAMESPACE}/counter",
+        headers=emulator.internal_headers,
+    ).json()
 
     assert bundle["bindings"] == [
         {"type": "d1", "name": "DB", "id": DB_ID},

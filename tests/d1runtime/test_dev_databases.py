@@ -54,8 +54,8 @@ def test_missing_databases_are_created_once_with_their_declared_ids(
 ) -> None:
     repo = repo_with(("a", {"MAIN": ONE, "LOGS": TWO}))
 
-    first = ensure_local_databases(repo, emulator.url)
-    second = ensure_local_databases(repo, emulator.url)
+    first = ensure_local_databases(repo, emulator.url, secret=emulator.internal_secret)
+    second = ensure_local_databases(repo, emulator.url, secret=emulator.internal_secret)
 
     assert [db.database_id for db in first] == [ONE, TWO]
     assert second == ()
@@ -69,7 +69,9 @@ def test_a_database_the_emulator_refuses_is_a_setup_error_naming_the_binding(
     emulator_client.create_d1_database(ONE)
 
     with pytest.raises(RuntimeSetupError, match=rf"D1 database {ONE} \(bound as a.MAIN\)"):
-        ensure_local_databases(repo_with(("a", {"MAIN": ONE})), emulator.url)
+        ensure_local_databases(
+            repo_with(("a", {"MAIN": ONE})), emulator.url, secret=emulator.internal_secret
+        )
 
 
 @pytest.fixture

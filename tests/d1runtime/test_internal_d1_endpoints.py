@@ -22,7 +22,7 @@ def query(http: httpx.Client, body: object, kind: str = "query", db: str = DB_ID
 def test_put_creates_a_database_with_the_given_id_once(
     emulator: EmulatorServer, emulator_client: CloudflareClient
 ) -> None:
-    with httpx.Client(base_url=emulator.url) as http:
+    with httpx.Client(base_url=emulator.url, headers=emulator.internal_headers) as http:
         first = ensure(http, name="customer-db")
         again = ensure(http, name="customer-db")
 
@@ -35,7 +35,7 @@ def test_put_creates_a_database_with_the_given_id_once(
 
 
 def test_put_without_a_name_names_the_database_after_its_id(emulator: EmulatorServer) -> None:
-    with httpx.Client(base_url=emulator.url) as http:
+    with httpx.Client(base_url=emulator.url, headers=emulator.internal_headers) as http:
         created = ensure(http)
 
     assert created.json()["result"]["name"] == DB_ID
@@ -45,7 +45,7 @@ def test_put_refuses_an_id_that_is_not_a_uuid_and_a_name_taken_by_another_id(
     emulator: EmulatorServer,
 ) -> None:
     other = "00000000-1111-4222-8333-444444444444"
-    with httpx.Client(base_url=emulator.url) as http:
+    with httpx.Client(base_url=emulator.url, headers=emulator.internal_headers) as http:
         bad = ensure(http, "platform-db")
         ensure(http, name="taken")
         clash = ensure(http, other, name="taken")
@@ -58,7 +58,7 @@ def test_put_refuses_an_id_that_is_not_a_uuid_and_a_name_taken_by_another_id(
 def test_query_runs_in_the_same_sqlite_as_the_cloudflare_api(
     emulator: EmulatorServer, emulator_client: CloudflareClient
 ) -> None:
-    with httpx.Client(base_url=emulator.url) as http:
+    with httpx.Client(base_url=emulator.url, headers=emulator.internal_headers) as http:
         ensure(http)
         created = query(http, {"sql": "CREATE TABLE t (a INTEGER, b TEXT)"})
         inserted = query(
@@ -82,7 +82,7 @@ def test_query_runs_in_the_same_sqlite_as_the_cloudflare_api(
 
 
 def test_query_errors_come_back_in_cloudflares_envelope(emulator: EmulatorServer) -> None:
-    with httpx.Client(base_url=emulator.url) as http:
+    with httpx.Client(base_url=emulator.url, headers=emulator.internal_headers) as http:
         missing_db = query(http, {"sql": "SELECT 1"})
         ensure(http)
         bad_sql = query(http, {"sql": "SELECT * FROM nowhere"})
@@ -98,7 +98,7 @@ def test_query_errors_come_back_in_cloudflares_envelope(emulator: EmulatorServer
 
 
 def test_script_queries_are_not_counted_as_api_requests(emulator: EmulatorServer) -> None:
-    with httpx.Client(base_url=emulator.url) as http:
+    with httpx.Client(base_url=emulator.url, headers=emulator.internal_headers) as http:
         ensure(http)
         query(http, {"sql": "SELECT 1"})
         log = http.get("/__emulator/requests").json()

@@ -210,10 +210,17 @@ def test_settings_and_bindings_never_show_secret_values(api, ns):
 def test_keep_bindings_carries_secrets_over_from_the_previous_upload(api, emulator, ns):
     upload(api, "s", bindings=[{"type": "secret_text", "name": "KEY", "text": "v1"}])
     upload(api, "s", bindings=[], keep_bindings=["secret_text"])
-    kept = httpx.get(f"{emulator.url}/__emulator/bundles/{ACCOUNT}/ns/s").json()["bindings"]
+    kept = httpx.get(
+        f"{emulator.url}/__emulator/bundles/{ACCOUNT}/ns/s", headers=emulator.internal_headers
+    ).json()["bindings"]
     assert kept == [{"type": "secret_text", "name": "KEY", "text": "v1"}]
     upload(api, "s", bindings=[])
-    assert httpx.get(f"{emulator.url}/__emulator/bundles/{ACCOUNT}/ns/s").json()["bindings"] == []
+    assert (
+        httpx.get(
+            f"{emulator.url}/__emulator/bundles/{ACCOUNT}/ns/s", headers=emulator.internal_headers
+        ).json()["bindings"]
+        == []
+    )
 
 
 # -- upload validation: one test per Cloudflare error ------------------------------------
@@ -523,7 +530,9 @@ def test_bundle_endpoint_returns_the_contract_shape(api, emulator, ns):
         compatibility_flags=["nodejs_compat"],
         limits={"cpu_ms": 10},
     )
-    bundle = httpx.get(f"{emulator.url}/__emulator/bundles/{ACCOUNT}/ns/b").json()
+    bundle = httpx.get(
+        f"{emulator.url}/__emulator/bundles/{ACCOUNT}/ns/b", headers=emulator.internal_headers
+    ).json()
     assert set(bundle) >= {
         "name", "etag", "main_module", "compatibility_date", "compatibility_flags", "bindings",
         "tags", "limits", "modules",
@@ -531,12 +540,25 @@ def test_bundle_endpoint_returns_the_contract_shape(api, emulator, ns):
     assert bundle["main_module"] == "index.mjs" and bundle["limits"] == {"cpu_ms": 10}
     (module,) = bundle["modules"]
     assert base64.b64decode(module["content_b64"]) == b"export default {fetch() {}}"
-    assert httpx.get(f"{emulator.url}/__emulator/bundles/{ACCOUNT}/ns/x").status_code == 404
-    assert httpx.get(f"{emulator.url}/__emulator/workers/{ACCOUNT}/b").status_code == 404
+    assert (
+        httpx.get(
+            f"{emulator.url}/__emulator/bundles/{ACCOUNT}/ns/x", headers=emulator.internal_headers
+        ).status_code
+        == 404
+    )
+    assert (
+        httpx.get(
+            f"{emulator.url}/__emulator/workers/{ACCOUNT}/b", headers=emulator.internal_headers
+        ).status_code
+        == 404
+    )
 
 
 def test_state_version_increases_on_every_write(api, emulator, ns):
-    version = lambda: httpx.get(f"{emulator.url}/__emulator/state").json()["version"]  # noqa: E731
+    def version() -> int:
+        headers = emulator.internal_headers
+        return int(httpx.get(f"{emulator.url}/__emulator/state", headers=headers).json()["version"])
+
     before = version()
     upload(api, "a")
     after_upload = version()
@@ -548,13 +570,16 @@ def test_state_version_increases_on_every_write(api, emulator, ns):
 
 def test_faults_and_requests_endpoints(api, emulator, ns):
     url = f"{emulator.url}/__emulator"
-    assert httpx.post(f"{url}/faults", json={"latency_ms": 1, "seed": 3}).status_code == 200
-    assert httpx.get(f"{url}/faults").json()["latency_ms"] == 1
-    assert httpx.post(f"{url}/faults", json={"fail_5xx": 2}).status_code == 400
-    assert httpx.post(f"{url}/faults", json={"bogus": 1}).status_code == 400
+    h = emulator.internal_headers
+    assert (
+        httpx.post(f"{url}/faults", headers=h, json={"latency_ms": 1, "seed": 3}).status_code == 200
+    )
+    assert httpx.get(f"{url}/faults", headers=h).json()["latency_ms"] == 1
+    assert httpx.post(f"{url}/faults", headers=h, json={"fail_5xx": 2}).status_code == 400
+    assert httpx.post(f"{url}/faults", headers=h, json={"bogus": 1}).status_code == 400
     upload(api, "a")
-    body = httpx.get(f"{url}/requests", params={"kind": "upload_script"}).json()
+    body = httpx.get(f"{url}/requests", headers=h, params={"kind": "upload_script"}).json()
     assert body["counts"]["upload_script"] == 1
     assert body["requests"][0]["path"].endswith("/scripts/a")
-    assert httpx.post(f"{url}/requests/reset").json() == {"reset": True}
+    assert httpx.post(f"{url}/requests/reset", headers=h).json() == {"reset": True}
     assert emulator.count() == 0 and emulator.requests() == []

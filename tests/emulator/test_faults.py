@@ -130,7 +130,9 @@ def test_restart_keeps_namespaces_scripts_tags_workers_and_d1(tmp_path):
                     "batch": [{"sql": "CREATE TABLE x (v)"}, {"sql": "INSERT INTO x VALUES (5)"}]
                 },
             )
-            version = httpx.get(f"{first.url}/__emulator/state").json()["version"]
+            version = httpx.get(
+                f"{first.url}/__emulator/state", headers=first.internal_headers
+            ).json()["version"]
     with run_emulator(state, api_token=token) as second:
         with httpx.Client(base_url=second.api_base, headers=headers) as http:
             assert [n["namespace_name"] for n in http.get(NS).json()["result"]] == ["ns"]
@@ -144,7 +146,12 @@ def test_restart_keeps_namespaces_scripts_tags_workers_and_d1(tmp_path):
                 f"/accounts/{ACCOUNT}/d1/database/{db_id}/query", json={"sql": "SELECT v FROM x"}
             ).json()["result"][0]["results"]
             assert rows == [{"v": 5}]
-            assert httpx.get(f"{second.url}/__emulator/state").json()["version"] == version
+            assert (
+                httpx.get(f"{second.url}/__emulator/state", headers=second.internal_headers).json()[
+                    "version"
+                ]
+                == version
+            )
 
 
 def test_thousands_of_scripts_list_in_few_pages(emulator, emulator_client):

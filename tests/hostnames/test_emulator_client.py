@@ -22,7 +22,9 @@ SSL = {"method": "txt", "type": "dv", "settings": {"min_tls_version": "1.2"}}
 
 def steer(emulator: EmulatorServer, hostname: str, status: str) -> httpx.Response:
     return httpx.post(
-        f"{emulator.url}/__emulator/custom_hostnames/{ZONE}/{hostname}", json={"status": status}
+        f"{emulator.url}/__emulator/custom_hostnames/{ZONE}/{hostname}",
+        json={"status": status},
+        headers=emulator.internal_headers,
     )
 
 
@@ -66,13 +68,14 @@ def test_pending_then_active_after_the_configured_delay(
     now = [time.time()]
     store.clock = lambda: now[0]
     url = f"{emulator.url}/__emulator/custom_hostnames/settings"
-    httpx.post(url, json={"activation_delay_seconds": 30}).raise_for_status()
+    h = emulator.internal_headers
+    httpx.post(url, json={"activation_delay_seconds": 30}, headers=h).raise_for_status()
     api.create("shop.example.com", SSL, META)
     now[0] += 29
     assert next(api.list()).status == "pending"
     now[0] += 2
     assert next(api.list()).status == "active"
-    assert httpx.get(url).json() == {"activation_delay_seconds": 30.0}
+    assert httpx.get(url, headers=h).json() == {"activation_delay_seconds": 30.0}
 
 
 def test_validation_failed_fault_stays_pending_with_errors(

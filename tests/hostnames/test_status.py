@@ -25,7 +25,7 @@ from .conftest import ZONE, edit
 
 def steer(emulator: EmulatorServer, hostname: str, status: str) -> None:
     url = f"{emulator.url}/__emulator/custom_hostnames/{ZONE}/{hostname}"
-    httpx.post(url, json={"status": status}).raise_for_status()
+    httpx.post(url, json={"status": status}, headers=emulator.internal_headers).raise_for_status()
 
 
 def test_status_pending_then_active(

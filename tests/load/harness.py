@@ -243,7 +243,11 @@ def start_stack(fleet: Fleet, *, api_latency_ms: float = 0.0) -> Iterator[Stack]
             raise RuntimeError(f"initial apply failed: {result.failed}")
         emulator.set_faults(FaultConfig(latency_ms=api_latency_ms))
         settings = RuntimeSettings(
-            emulator_url=emulator.url, account_id=ACCOUNT, dispatcher_name=DISPATCHER, port=0
+            emulator_url=emulator.url,
+            emulator_secret=emulator.internal_secret,
+            account_id=ACCOUNT,
+            dispatcher_name=DISPATCHER,
+            port=0,
         )
         with run_runtime(settings, on_log=logs.append) as runtime:
             yield Stack(emulator=emulator, client=client, runtime=runtime, logs=logs)

@@ -22,9 +22,11 @@ def fleet(tmp_path: Path) -> Fleet:
     return Fleet.create(tmp_path / "repo", scripts=SCRIPTS, customers=4, seed=3)
 
 
-def _limited(emulator: EmulatorServer) -> None:
+def _limited(emulator: EmulatorServer, *, headers: bool = True) -> None:
     # Reconfiguring also empties the emulator's window: each case starts from rest.
-    emulator.set_faults(FaultConfig(rate_limit=LIMIT, rate_window_seconds=WINDOW))
+    emulator.set_faults(
+        FaultConfig(rate_limit=LIMIT, rate_window_seconds=WINDOW, rate_headers=headers)
+    )
 
 
 @pytest.mark.parametrize("budget", [LIMIT, LIMIT * 3 // 4], ids=["at-limit", "below-limit"])
@@ -46,7 +48,8 @@ def test_apply_paced_at_or_below_the_server_limit_gets_no_429(
 def test_apply_paced_above_the_server_limit_waits_on_429s_and_converges(
     emulator: EmulatorServer, fleet: Fleet
 ) -> None:
-    _limited(emulator)
+    # Without Ratelimit headers: a client that follows them never goes above the limit.
+    _limited(emulator, headers=False)
     settings = settings_for(
         emulator, requests_per_window=LIMIT * 10, window_seconds=WINDOW, max_retry_seconds=60
     )

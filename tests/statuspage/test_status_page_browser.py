@@ -60,6 +60,7 @@ def dispatcher_url(emulator: EmulatorServer, emulator_client: CloudflareClient) 
     assert result.ok, result.failed
     settings = RuntimeSettings(
         emulator_url=emulator.url,
+        emulator_secret=emulator.internal_secret,
         account_id=repo.platform.account_id,
         dispatcher_name=repo.platform.dispatcher.name,
         port=0,

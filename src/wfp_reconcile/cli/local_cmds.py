@@ -47,6 +47,11 @@ def _rate_limit(value: str | None) -> tuple[int | None, float]:
     help="Fraction carried out, then dropped before the answer.",
 )
 @click.option("--rate-limit", default=None, help="N/SECONDS: answer 429 past N requests.")
+@click.option(
+    "--realistic-rate-limit",
+    is_flag=True,
+    help="Cloudflare's limit: 1,200 requests per 300 s, then every call blocked for 300 s.",
+)
 @click.option("--list-without-tags", is_flag=True, help="List items omit their tags.")
 @click.option(
     "--list-shape",
@@ -68,6 +73,7 @@ def local_api(
     drop: float,
     drop_after: float,
     rate_limit: str | None,
+    realistic_rate_limit: bool,
     list_without_tags: bool,
     list_shape: str,
     fail_scripts: tuple[str, ...],
@@ -84,7 +90,11 @@ def local_api(
     from wfp_reconcile.local.emulator import FaultConfig, create_app
     from wfp_reconcile.local.emulator.server import bind_socket
 
+    lockout = 0.0
+    if realistic_rate_limit:
+        limit, window, lockout = 1200, 300.0, 300.0
     faults = FaultConfig(
+        rate_lockout_seconds=lockout,
         latency_ms=latency_ms,
         fail_5xx=fail_5xx,
         fail_429=fail_429,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .client import CloudflareClient
 from .envelope import Envelope, error_for, unwrap
 from .models import ClientStats, ScriptInfo
+from .ratelimit import RateBudget
 from .settings import DEFAULT_BASE_URL, ClientSettings
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "ClientStats",
     "CloudflareClient",
     "Envelope",
+    "RateBudget",
     "ScriptInfo",
     "error_for",
     "unwrap",

@@ -22,6 +22,7 @@ from wfp_reconcile.errors import ApiError, NotFoundError, ValidationError, WfpEr
 
 from .models import ClientStats, ScriptInfo
 from .multipart import encode_upload
+from .ratelimit import RateBudget
 from .settings import ClientSettings
 from .transport import Transport
 
@@ -117,6 +118,11 @@ class CloudflareClient:
         body, content_type = encode_upload(upload)
         env = self._call(kind, "PUT", path, content=body, headers={"Content-Type": content_type})
         return ScriptInfo.from_api(env.result or {}, default_id=name)
+
+    def rate_budget(self) -> RateBudget | None:
+        """What Cloudflare's ``Ratelimit`` headers last said is left of the budget (aged
+        to now), or ``None`` when no answer carried them."""
+        return self._transport.rate_budget()
 
     @property
     def stats(self) -> ClientStats:

@@ -33,6 +33,10 @@ class ClientSettings:
     timeout_seconds: float = 30.0
     backoff_base_seconds: float = 0.5
     backoff_max_seconds: float = 30.0
+    rate_limit_is_ceiling: bool = False
+    """The user set ``requests_per_window`` (``WFP_RATE_LIMIT``): never exceed it, even when
+    the server's headers report more budget. Otherwise it only paces answers without
+    rate-limit headers."""
 
     def __post_init__(self) -> None:
         register_secret(self.api_token)
@@ -89,4 +93,6 @@ class ClientSettings:
                 if value <= 0:
                     raise ValidationError(f"{var} must be greater than 0, got {raw!r}.")
                 kwargs[field] = value
+        if "requests_per_window" in kwargs:
+            kwargs["rate_limit_is_ceiling"] = True
         return cls(account_id=account, api_token=token, base_url=base_url.rstrip("/"), **kwargs)

@@ -2,6 +2,8 @@
 
 Retry policy:
 
+* Pacing: by the server's ``Ratelimit`` headers when it sends them, else a token bucket
+  (``pacer.py``).
 * 429: wait for ``retry-after-ms`` / ``Retry-After`` (every thread waits: the limit is per
   token), then try again.
 * 5xx, timeouts and dropped connections: exponential backoff with jitter.
@@ -27,7 +29,8 @@ from wfp_reconcile.errors import ApiConnectionError, ApiError, RateLimitError
 
 from .envelope import Envelope, error_for, unwrap
 from .models import ClientStats
-from .pacing import TokenBucket
+from .pacer import Pacer
+from .ratelimit import RateBudget
 from .settings import ClientSettings
 
 __all__ = ["Transport"]
@@ -69,9 +72,14 @@ class Transport:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
-        self.bucket = TokenBucket(
-            settings.requests_per_window, settings.window_seconds, clock=clock, sleep=sleep
+        self.pacer = Pacer(
+            fallback_limit=settings.requests_per_window,
+            window=settings.window_seconds,
+            user_limit=settings.requests_per_window if settings.rate_limit_is_ceiling else None,
+            clock=clock,
+            sleep=sleep,
         )
+        self.bucket = self.pacer.bucket
         self._lock = threading.Lock()
         self._by_kind: collections.Counter[str] = collections.Counter()
         self._counts: collections.Counter[str] = collections.Counter()
@@ -127,7 +135,7 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
-            slept = self.bucket.acquire()
+            slept = self.pacer.acquire()
             with self._lock:
                 self._by_kind[kind] += 1
                 self._slept += slept
@@ -142,6 +150,7 @@ class Transport:
                     headers=headers,
                 )
             except httpx.TransportError as exc:
+                self.pacer.finish(None)
                 self._count("connection")
                 logger.debug("%s %s -> %s (attempt %d)", method, path, type(exc).__name__, attempt)
                 error: ApiError = ApiConnectionError(
@@ -154,6 +163,7 @@ class Transport:
                 retryable = idempotent or isinstance(exc, _CERTAINLY_NOT_SENT)
                 delay = self._backoff(attempt) if retryable else None
             else:
+                self.pacer.finish(response.headers)
                 status = response.status_code
                 logger.debug("%s %s -> %d (attempt %d)", method, path, status, attempt)
                 if status < 400:
@@ -181,9 +191,13 @@ class Transport:
                 raise error
             self._count("retries")
             if isinstance(error, RateLimitError):
-                self.bucket.pause(delay)  # the next acquire() waits, for every thread
+                self.pacer.pause(delay)  # the next acquire() waits, for every thread
             else:
                 self._wait(delay)
+
+    def rate_budget(self) -> RateBudget | None:
+        """The server's last word on the rate-limit budget (``None`` before any)."""
+        return self.pacer.budget()
 
     def call(self, kind: str, method: str, path: str, **kwargs: Any) -> Envelope:
         """Send and unwrap the JSON envelope."""

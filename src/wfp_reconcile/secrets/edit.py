@@ -20,13 +20,13 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from wfp_reconcile.config import yamledit
 from wfp_reconcile.config.loader import CUSTOMER_FILE, CUSTOMERS_DIR, PLATFORM_FILE
 from wfp_reconcile.config.model import SecretsConfig
-from wfp_reconcile.config.scaffold import (
-    FileWrite,
-    _check_customer_text,
-    _fail,
-    _load_customer_for_edit,
-    _require_platform,
+from wfp_reconcile.config.scaffold import FileWrite
+from wfp_reconcile.config.scaffold.customers import (
+    check_customer_text as _check_customer_text,
+    load_customer_for_edit as _load_customer_for_edit,
+    require_platform as _require_platform,
 )
+from wfp_reconcile.config.scaffold.writes import fail as _fail
 from wfp_reconcile.config.yamlread import read_yaml
 from wfp_reconcile.errors import SecretError
 

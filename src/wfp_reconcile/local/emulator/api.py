@@ -9,7 +9,9 @@ retried request never applies twice.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
+import math
 import re
 from urllib.parse import unquote
 
@@ -27,6 +29,7 @@ from . import (  # noqa: F401
     secretsapi,
     services,
 )
+from .faults import FaultDecision
 from .paths import ACCOUNT as _A, D1 as _D1, NAMESPACES as _NS, NS_SCRIPT as _S, WORKER as _W
 from .registry import HANDLERS, ROUTES
 from .responses import fail, retry_after_headers
@@ -138,7 +141,7 @@ class CloudflareApi:
         elif kind not in _JWT_AUTH and not authorized(request, self.state.api_token):
             response = fail(403, 10000, "Authentication error")
         elif kind in _UPLOADS and params.get("script") in faults.config.fail_scripts:
-            decision = type(decision)("fail_script", 500)
+            decision = dataclasses.replace(decision, fault="fail_script", status=500)
             response = fail(500, 10002, f"Upload of {params['script']!r} failed (injected).")
         elif kind == "bad_method":
             response = fail(405, 7001, f"Method {method} not allowed for this route.")
@@ -160,8 +163,19 @@ class CloudflareApi:
             log.add(method, raw_path, query, kind, 0, "drop_after")
             await _drop(send)
             return
+        if decision.remaining is not None and self.state.faults.config.rate_headers:
+            response.headers.update(self._ratelimit_headers(decision))
         log.add(method, raw_path, query, kind, response.status_code, decision.fault)
         await response(scope, receive, send)
+
+    def _ratelimit_headers(self, decision: FaultDecision) -> dict[str, str]:
+        # Cloudflare's IETF-draft headers on every answer (changelog 2025-09-03):
+        # remaining budget and seconds to reset, and the policy they belong to.
+        cfg = self.state.faults.config
+        return {
+            "Ratelimit": f'"default";r={decision.remaining};t={math.ceil(decision.reset)}',
+            "Ratelimit-Policy": f'"default";q={cfg.rate_limit};w={cfg.rate_window_seconds:g}',
+        }
 
 
 async def _drop(send: Send) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def create_app(
     api_token: str,
     faults: FaultConfig | None = None,
     max_script_bytes: int = DEFAULT_MAX_SCRIPT_BYTES,
+    internal_secret: str | None = None,
 ) -> Starlette:
     """The emulator as a Starlette app serving ``/client/v4`` and ``/__emulator``.
 
@@ -39,11 +41,14 @@ def create_app(
         api_token: the only bearer token the emulated API accepts.
         faults: faults to inject from the start.
         max_script_bytes: the upload size limit (error 10027 past it).
+        internal_secret: what ``/__emulator`` callers must send; random when omitted.
 
     The app's ``state.emulator`` is the ``EmulatorState``; its resources are closed
     when the app shuts down.
     """
     register_secret(api_token)
+    internal_secret = internal_secret or secrets.token_urlsafe(32)
+    register_secret(internal_secret)
     warm_up()  # uploads are loaded in workerd, as Cloudflare does (docs/preflight.md)
     state = EmulatorState(
         store=Store(state_dir),
@@ -52,6 +57,7 @@ def create_app(
         log=RequestLog(),
         api_token=api_token,
         max_script_bytes=max_script_bytes,
+        internal_secret=internal_secret,
         assets=AssetStore(state_dir),
         hostnames=HostnameStore(state_dir),
     )

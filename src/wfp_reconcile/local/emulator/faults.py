@@ -39,6 +39,17 @@ class FaultConfig(BaseModel):
     )
     rate_limit: int | None = Field(None, ge=1, description="Requests allowed per window.")
     rate_window_seconds: float = Field(300.0, gt=0, description="The rate limit's window.")
+    rate_headers: bool = Field(
+        True,
+        description="Send Cloudflare's Ratelimit/Ratelimit-Policy headers with a rate limit "
+        "(off: a server whose limit the client can only learn from 429s).",
+    )
+    rate_lockout_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="After a request over the limit, refuse every request for this long "
+        "(Cloudflare blocks all calls for five minutes: 300).",
+    )
     retry_after_seconds: float = Field(
         1.0, ge=0, description="Wait asked by injected 429s (Retry-After, retry-after-ms)."
     )
@@ -53,13 +64,25 @@ class FaultConfig(BaseModel):
     seed: int | None = Field(None, description="Seed of the fault RNG, for reproducible runs.")
 
 
+REALISTIC_RATE_LIMIT = {"rate_limit": 1200, "rate_window_seconds": 300.0,
+                        "rate_lockout_seconds": 300.0}  # fmt: skip
+"""Cloudflare's global API limit: 1,200 requests per 5 minutes per token, then every
+call is blocked for 5 minutes (fundamentals/api/reference/limits)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class FaultDecision:
-    """What to do with one request: nothing, or a fault with its status and wait."""
+    """What to do with one request: nothing, or a fault with its status and wait.
+
+    ``remaining``/``reset`` are the rate limit's budget after this request (``None``
+    without a rate limit), sent as Cloudflare's ``Ratelimit`` header.
+    """
 
     fault: Fault | None = None
     status: int = 0
     retry_after: float = 0.0
+    remaining: int | None = None
+    reset: float = 0.0
 
 
 class FaultInjector:
@@ -68,6 +91,7 @@ class FaultInjector:
     def __init__(self, config: FaultConfig | None = None) -> None:
         self._lock = threading.Lock()
         self._window: collections.deque[float] = collections.deque()
+        self._locked_until = 0.0
         self.config = FaultConfig()
         self._rng = random.Random()
         self.configure(config or FaultConfig())
@@ -78,29 +102,46 @@ class FaultInjector:
             self.config = config
             self._rng = random.Random(config.seed)
             self._window.clear()
+            self._locked_until = 0.0
 
     def decide(self) -> FaultDecision:
         """The fault for the next request, counting it against the rate limit."""
         with self._lock:
             cfg = self.config
+            remaining: int | None = None
+            reset = 0.0
             if cfg.rate_limit is not None:
                 now = time.monotonic()
+                if now < self._locked_until:
+                    wait = self._locked_until - now
+                    return FaultDecision("rate_limit", 429, wait, 0, wait)
                 while self._window and self._window[0] <= now - cfg.rate_window_seconds:
                     self._window.popleft()
                 if len(self._window) >= cfg.rate_limit:
                     wait = self._window[0] + cfg.rate_window_seconds - now
-                    return FaultDecision("rate_limit", 429, max(wait, 0.0))
+                    if cfg.rate_lockout_seconds:
+                        self._locked_until = now + cfg.rate_lockout_seconds
+                        wait = cfg.rate_lockout_seconds
+                    return FaultDecision("rate_limit", 429, max(wait, 0.0), 0, max(wait, 0.0))
                 self._window.append(now)
-            roll = self._rng.random()
-            if roll < cfg.drop:
-                return FaultDecision("drop")
-            roll -= cfg.drop
-            if roll < cfg.drop_after:
-                return FaultDecision("drop_after")
-            roll -= cfg.drop_after
-            if roll < cfg.fail_429:
-                return FaultDecision("429", 429, cfg.retry_after_seconds)
-            roll -= cfg.fail_429
-            if roll < cfg.fail_5xx:
-                return FaultDecision("5xx", self._rng.choice((500, 502, 503)))
-            return FaultDecision()
+                remaining = cfg.rate_limit - len(self._window)
+                # The budget grows again when the oldest counted request leaves the window.
+                reset = self._window[0] + cfg.rate_window_seconds - now
+            decision = self._roll(cfg)
+            return dataclasses.replace(decision, remaining=remaining, reset=reset)
+
+    def _roll(self, cfg: FaultConfig) -> FaultDecision:
+        # Called with the lock held.
+        roll = self._rng.random()
+        if roll < cfg.drop:
+            return FaultDecision("drop")
+        roll -= cfg.drop
+        if roll < cfg.drop_after:
+            return FaultDecision("drop_after")
+        roll -= cfg.drop_after
+        if roll < cfg.fail_429:
+            return FaultDecision("429", 429, cfg.retry_after_seconds)
+        roll -= cfg.fail_429
+        if roll < cfg.fail_5xx:
+            return FaultDecision("5xx", self._rng.choice((500, 502, 503)))
+        return FaultDecision()

@@ -2,13 +2,15 @@
 
 They feed the local Workers runtime (bundles, a state version, the D1 databases that
 customer scripts bind) and let tests steer and observe the emulator (faults, request
-log). Callers on the loopback interface need no token; anyone else must send the API
-token, because bundles include secret bindings.
+log). Every caller must send the per-run internal secret (``X-Wfp-Emulator-Secret``) or
+the API token: bundles hold every customer's secrets and customer scripts in ``dev``
+run on the same loopback interface, so being local proves nothing (issue 11 item 8).
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import re
 from typing import Any
@@ -27,9 +29,9 @@ from .state import EmulatorState
 from .store import REGULAR
 from .validation import ApiProblem
 
-__all__ = ["internal_routes"]
+__all__ = ["SECRET_HEADER", "internal_routes"]
 
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+SECRET_HEADER = "x-wfp-emulator-secret"
 
 
 def _bundle(state: EmulatorState, account: str, namespace: str, name: str) -> Response:
@@ -112,8 +114,10 @@ def internal_routes(state: EmulatorState) -> list[Route]:
     """The ``/__emulator`` routes bound to one emulator's state."""
 
     def guard(request: Request) -> Response | None:
-        host = request.client.host if request.client else ""
-        if host in _LOOPBACK or authorized(request, state.api_token):
+        given = request.headers.get(SECRET_HEADER, "")
+        if (given and hmac.compare_digest(given, state.internal_secret)) or authorized(
+            request, state.api_token
+        ):
             return None
         return JSONResponse({"error": "authentication required"}, status_code=403)
 

@@ -55,6 +55,16 @@ class EmulatorServer:
         return f"EmulatorServer(url={self.url!r})"
 
     @property
+    def internal_secret(self) -> str:
+        """The per-run secret ``/__emulator`` callers send (give it to the runtime)."""
+        return self._state.internal_secret
+
+    @property
+    def internal_headers(self) -> dict[str, str]:
+        """Headers that open ``/__emulator`` (for tests and tools)."""
+        return {"X-Wfp-Emulator-Secret": self._state.internal_secret}
+
+    @property
     def state(self) -> EmulatorState:
         """The emulator's state (store, D1, faults, log), for white-box assertions."""
         return self._state

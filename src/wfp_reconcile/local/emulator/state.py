@@ -88,6 +88,8 @@ class EmulatorState:
     log: RequestLog
     api_token: str = dataclasses.field(repr=False)
     max_script_bytes: int
+    internal_secret: str = dataclasses.field(default="", repr=False)
+    """What ``/__emulator`` callers must send (``X-Wfp-Emulator-Secret``); random per run."""
     assets: AssetStore = dataclasses.field(default_factory=lambda: AssetStore(None))
     hostnames: HostnameStore = dataclasses.field(default_factory=HostnameStore)
     pending_versions: dict[str, tuple[str, str, Any]] = dataclasses.field(default_factory=dict)

@@ -114,7 +114,9 @@ async function blob(env, namespace, hash) {
   const hit = blobs.get(key);
   if (hit) return hit;
   const path = `/__emulator/assets/${encodeURIComponent(env.ACCOUNT_ID)}/${encodeURIComponent(namespace)}/${hash}`;
-  const res = await fetch(env.EMULATOR_URL + path);
+  const res = await fetch(env.EMULATOR_URL + path, {
+    headers: { "x-wfp-emulator-secret": env.EMULATOR_SECRET },
+  });
   if (!res.ok) throw new Error(`local API emulator has no asset ${hash} (${res.status})`);
   const found = { type: res.headers.get("content-type"), bytes: await res.arrayBuffer() };
   if (blobs.size >= BLOB_CACHE_LIMIT) blobs.delete(blobs.keys().next().value);

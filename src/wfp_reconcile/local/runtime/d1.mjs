@@ -168,7 +168,11 @@ export class D1Bridge extends WorkerEntrypoint {
     const url = `${this.env.EMULATOR_URL}/__emulator/d1/${seg(this.env.ACCOUNT_ID)}/${seg(database)}/${kind}`;
     const res = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json",
+        "x-wfp-emulator-secret": this.env.EMULATOR_SECRET,
+      },
       body: JSON.stringify(body),
     });
     let payload = null;

@@ -39,7 +39,7 @@ def declared_databases(repo: PlatformRepo) -> tuple[ScriptDatabase, ...]:
 
 
 def ensure_local_databases(
-    repo: PlatformRepo, emulator_url: str, *, timeout: float = 10.0
+    repo: PlatformRepo, emulator_url: str, *, secret: str = "", timeout: float = 10.0
 ) -> tuple[ScriptDatabase, ...]:
     """Create the declared databases the emulator does not have yet; return those created.
 
@@ -48,7 +48,8 @@ def ensure_local_databases(
     """
     account = quote(repo.platform.account_id, safe="")
     created: list[ScriptDatabase] = []
-    with httpx.Client(base_url=emulator_url, timeout=timeout) as http:
+    headers = {"X-Wfp-Emulator-Secret": secret}
+    with httpx.Client(base_url=emulator_url, timeout=timeout, headers=headers) as http:
         for database in declared_databases(repo):
             path = f"/__emulator/d1/{account}/{quote(database.database_id, safe='')}"
             try:

@@ -92,6 +92,9 @@ class EmulatorServer(Protocol):
     url: str
     api_base: str
 
+    @property
+    def internal_secret(self) -> str: ...
+
 
 Loader = Callable[[Path, Mapping[str, str] | None], PlatformRepo]
 
@@ -210,6 +213,7 @@ class DevStack:
             dispatcher_name=repo.platform.dispatcher.name,
             port=port,
             default_compat_date=repo.platform.compatibility_date,
+            emulator_secret=self.emulator.internal_secret,
         )
         self.runtime = self._stack.enter_context(run_runtime(settings, on_log=self._runtime_log))
         self._runtime_key = key
@@ -233,7 +237,9 @@ class DevStack:
         assert self._client is not None
         assert self.emulator is not None
         try:
-            for db in ensure_local_databases(repo, self.emulator.url):
+            for db in ensure_local_databases(
+                repo, self.emulator.url, secret=self.emulator.internal_secret
+            ):
                 self._emit(
                     "d1",
                     f"Created local D1 database {db.database_id} "

@@ -31,6 +31,8 @@ const mf = new Miniflare({
       workerLoaders: { LOADER: {} },
       bindings: {
         EMULATOR_URL: config.emulatorUrl,
+        // Opens the emulator's /__emulator endpoints; customer scripts never get it.
+        EMULATOR_SECRET: config.emulatorSecret ?? "",
         ACCOUNT_ID: config.accountId,
         DISPATCHER_NAME: config.dispatcherName,
         DEFAULT_COMPAT_DATE: config.defaultCompatDate,

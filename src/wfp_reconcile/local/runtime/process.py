@@ -51,6 +51,9 @@ class RuntimeSettings:
     default_compat_date: str = RUNTIME_COMPAT_DATE
     direct_route: bool = False
     """Serve ``/__wfp_direct/<namespace>/<script>/`` without the dispatcher (benchmarks)."""
+    emulator_secret: str = dataclasses.field(default="", repr=False)
+    """The emulator's per-run internal secret (``EmulatorServer.internal_secret``); only the
+    runtime's own Worker holds it, never a customer script's env."""
 
 
 @dataclasses.dataclass
@@ -120,6 +123,7 @@ def run_runtime(
         "maxCompatDate": MAX_COMPAT_DATE,
         "runtimeCompatDate": RUNTIME_COMPAT_DATE,
         "directRoute": settings.direct_route,
+        "emulatorSecret": settings.emulator_secret,
     }
     try:
         process = subprocess.Popen(

@@ -38,7 +38,9 @@ const records = new Map(); // "<kind>:<path>" -> { version, rec }
 async function emulatorGet(env, path) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fetch(env.EMULATOR_URL + path, { headers: { accept: "application/json" } });
+      return await fetch(env.EMULATOR_URL + path, {
+        headers: { accept: "application/json", "x-wfp-emulator-secret": env.EMULATOR_SECRET },
+      });
     } catch (error) {
       if (attempt >= 3) throw error;
       await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
