@@ -316,6 +316,14 @@ def apply_plan(
                 "The plan file's changes are not the ones the repository and the namespace "
                 "call for (was the file edited?); make a new plan."
             )
+        # The guards read counts; take them from the namespace just read, never from the
+        # file (its seal is not keyed: whoever can write the file can recompute it).
+        check_guards(
+            current.plan,
+            max_deletes=safety.max_deletes,
+            max_delete_fraction=safety.max_delete_fraction,
+            allow_deletes=allow_deletes,
+        )
     else:
         # Right after planning: the namespace as the plan saw it, the repository as it is
         # now (a change in between makes the plan stale, as it would a saved one).
