@@ -30,6 +30,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from wfp_reconcile.quoting import quote_path
+
 __all__ = [
     "ApiClientError",
     "ApiConnectionError",
@@ -81,6 +83,23 @@ class WfpError(Exception):
         return str(self.args[0]) if self.args else ""
 
 
+_LINE_BREAKS = str.maketrans(
+    {
+        "\n": "\\n",
+        "\r": "\\r",
+        "\x0b": "\\v",
+        "\x0c": "\\f",
+        "\x85": "\\x85",
+        "\u2028": "\\u2028",
+        "\u2029": "\\u2029",
+    }
+)
+
+
+def _one_line(text: str) -> str:
+    return text.translate(_LINE_BREAKS)
+
+
 @dataclasses.dataclass(frozen=True, order=True)
 class ConfigProblem:
     """One problem in one file, at a 1-based line and column (0 when unknown)."""
@@ -91,9 +110,13 @@ class ConfigProblem:
     message: str
 
     def __str__(self) -> str:
+        # A directory name may hold a newline, and messages quote names: one problem is
+        # one line, so none of it can start a workflow command (``::error::``).
+        path = quote_path(self.path)
+        message = _one_line(self.message)
         if self.line:
-            return f"{self.path}:{self.line}:{self.column}: {self.message}"
-        return f"{self.path}: {self.message}"
+            return f"{path}:{self.line}:{self.column}: {message}"
+        return f"{path}: {message}"
 
 
 class ConfigError(WfpError):

@@ -16,8 +16,14 @@ import pytest
 
 from wfp_reconcile.cli import main
 from wfp_reconcile.config.model import Customer
-from wfp_reconcile.config.policy import admin_only_fields
-from wfp_reconcile.owners import check_revisions
+from wfp_reconcile.config.policy import admin_only_fields, claimed_names
+from wfp_reconcile.gitsource import PathChange
+from wfp_reconcile.owners import (
+    CustomerOwnership,
+    OwnershipState,
+    check_ownership,
+    check_revisions,
+)
 
 from .conftest import GitRepo
 
@@ -152,3 +158,55 @@ def test_deep_nesting_is_a_problem_with_a_position_not_a_crash(
     assert main(["validate", "--repo", str(example.root), "--ref", head]) == 1
     err = capsys.readouterr().err
     assert f"error: {ADVANCED}:6:" in err and "nested more than 64 levels" in err
+
+
+def test_names_unique_across_customers_are_declared_on_the_model() -> None:
+    customer = Customer.model_validate(
+        {"id": "a", "name": "A", "plan": "p", "scripts": {"web": {"main_module": "w.mjs"}}}
+    )
+
+    assert claimed_names(customer) == {
+        "script name": frozenset({"web"}),
+        "hostname": frozenset(),
+    }
+
+
+def test_any_claimed_name_of_another_customer_needs_its_owners() -> None:
+    # How a new Claimed field (hostnames, say) is checked: no code in owners/ names it.
+    bolt = CustomerOwnership(
+        "bolt", "bolt", ("bob",), frozenset(), claims={"hostname": frozenset({"x.example"})}
+    )
+    base = OwnershipState(
+        admins=("root",),
+        customers={
+            "acme": CustomerOwnership("acme", "acme", ("alice",), frozenset()),
+            "bolt": bolt,
+        },
+    )
+    acme = CustomerOwnership(
+        "acme", "acme", ("alice",), frozenset(), claims={"hostname": frozenset({"x.example"})}
+    )
+    head = OwnershipState(admins=("root",), customers={"acme": acme, "bolt": bolt})
+    changes = [PathChange("customers/acme/customer.yaml", "modified")]
+
+    report = check_ownership(changes, base, head, "alice")
+
+    assert [(v.reason.split(",")[0], v.owners) for v in report.violations] == [
+        ("claims the hostname 'x.example'", ("bob",))
+    ]
+    by_bob = check_ownership(changes, base, head, "bob").violations  # bob may give it away
+    assert [v.reason for v in by_bob] == ["belongs to customer 'acme'"]
+    assert check_ownership(changes, base, head, "root").passed
+
+
+def test_a_customer_file_replaced_by_a_symlink_does_not_load(platform_repo: GitRepo) -> None:
+    platform_repo.git("checkout", "-q", "-b", "link")
+    platform_repo.git("rm", "-q", "customers/acme/customer.yaml")
+    (platform_repo.root / "customers/acme/customer.yaml").symlink_to("../bolt/customer.yaml")
+    head = platform_repo.commit("link")
+    platform_repo.git("checkout", "-q", "main")
+
+    report = check_revisions(platform_repo.root, "main", head, "alice")
+
+    assert [v.path for v in report.violations] == ["customers/acme/customer.yaml"]
+    assert "does not load" in report.violations[0].reason

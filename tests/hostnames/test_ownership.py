@@ -12,6 +12,7 @@ from wfp_reconcile.owners import CustomerOwnership, OwnershipState, check_owners
 from .conftest import edit
 
 A = "customers/alpha/customer.yaml"
+X_TEST = {"hostname": frozenset({"x.test"})}
 B = "customers/beta/customer.yaml"
 
 
@@ -27,8 +28,9 @@ def owned(repo: Path) -> None:
 
 def test_hostnames_are_read_at_each_revision(repo: Path) -> None:
     owned(repo)
-    assert state(repo).customers["alpha"].hostnames == frozenset({"shop.example.com"})
-    assert state(repo).hostname_holder("shop.example.com") is not None
+    claimed = state(repo).customers["alpha"].claimed()
+    assert claimed["hostname"] == frozenset({"shop.example.com"})
+    assert state(repo).holder("hostname", "shop.example.com") is not None
 
 
 def test_an_owner_adds_a_new_hostname_alone(repo: Path) -> None:
@@ -60,7 +62,7 @@ def test_an_owner_of_both_customers_may_move_a_hostname() -> None:
     base = OwnershipState(
         admins=("root",),
         customers={
-            "a": CustomerOwnership("a", "a", both, frozenset(), hostnames=frozenset({"x.test"})),
+            "a": CustomerOwnership("a", "a", both, frozenset(), claims=X_TEST),
             "b": CustomerOwnership("b", "b", both, frozenset()),
         },
     )
@@ -68,7 +70,7 @@ def test_an_owner_of_both_customers_may_move_a_hostname() -> None:
         admins=("root",),
         customers={
             "a": CustomerOwnership("a", "a", both, frozenset()),
-            "b": CustomerOwnership("b", "b", both, frozenset(), hostnames=frozenset({"x.test"})),
+            "b": CustomerOwnership("b", "b", both, frozenset(), claims=X_TEST),
         },
     )
     changes = [
@@ -79,7 +81,7 @@ def test_an_owner_of_both_customers_may_move_a_hostname() -> None:
     other = OwnershipState(
         admins=("root",),
         customers={**head.customers, "b": CustomerOwnership("b", "b", ("bob",), frozenset(),
-                   hostnames=frozenset({"x.test"}))},
+                   claims=X_TEST)},
     )  # fmt: skip
     assert not check_ownership(
         [Change("customers/b/customer.yaml", "modified")], base, other, "bob"

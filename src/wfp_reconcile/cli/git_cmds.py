@@ -21,6 +21,7 @@ from wfp_reconcile.github import (
 )
 from wfp_reconcile.gitsource import PathChange, changed_paths
 from wfp_reconcile.owners import OwnershipReport, check_revisions_for, summarize_changes
+from wfp_reconcile.quoting import quote_path
 
 from .group import cli, format_option, repo_option
 
@@ -44,10 +45,15 @@ head_option = click.option(
 
 
 def _change_line(change: PathChange) -> str:
+    # Quoted: a newline in a file name must not start a workflow command (``::error::``).
     sign = _SIGNS[change.status]
     if change.old_path is not None:
-        return f"{sign} {change.old_path} -> {change.path}"
-    return f"{sign} {change.path}"
+        return f"{sign} {quote_path(change.old_path)} -> {quote_path(change.path)}"
+    return f"{sign} {quote_path(change.path)}"
+
+
+def _paths(paths: tuple[str, ...]) -> str:
+    return ", ".join(quote_path(path) for path in paths) or "none"
 
 
 @cli.command()
@@ -64,8 +70,8 @@ def changed(repo: Path, base: str, head: str, fmt: str) -> int:
     if not summary.changes:
         click.echo("No changes.")
         return 0
-    click.echo("Customers: " + (", ".join(summary.customers) or "none"))
-    click.echo("Platform files: " + (", ".join(summary.platform_files) or "none"))
+    click.echo("Customers: " + _paths(summary.customers))
+    click.echo("Platform files: " + _paths(summary.platform_files))
     for change in summary.changes:
         click.echo("  " + _change_line(change))
     return 0
@@ -88,7 +94,8 @@ def render_ownership_markdown(report: OwnershipReport) -> str:
     ]
     for v in report.violations:
         approvers = ", ".join(f"`{login}`" for login in v.approvers) or "nobody declared"
-        lines.append(f"| `{v.path}` | {v.reason.replace('|', '/')} | {approvers} |")
+        shown = quote_path(v.path).replace("`", "'").replace("|", "/")
+        lines.append(f"| `{shown}` | {v.reason.replace('|', '/')} | {approvers} |")
     return "\n".join(lines) + "\n"
 
 

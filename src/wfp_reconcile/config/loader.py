@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import pydantic
 
 from wfp_reconcile.errors import ConfigError, ConfigProblem
+from wfp_reconcile.quoting import quote_path
 
 from .envvars import ENV_FIELDS, EnvError, expand, expand_customer
 from .files import KindCache, read_module
@@ -235,7 +236,7 @@ def _load_customers(collector: _Collector, env: Mapping[str, str]) -> list[Custo
                 0,
                 (
                     f"customer directory has no {CUSTOMER_FILE}; add one "
-                    f"(`wfp-reconcile new customer {name}`) or remove the directory"
+                    f"(`wfp-reconcile new customer {quote_path(name)}`) or remove the directory"
                 ),
             )
             continue
@@ -250,7 +251,7 @@ def _load_customers(collector: _Collector, env: Mapping[str, str]) -> list[Custo
                 pos.line,
                 pos.column,
                 (
-                    f"id '{customer.id}' differs from its directory name '{name}'; "
+                    f"id '{customer.id}' differs from its directory name '{quote_path(name)}'; "
                     f"the id must equal the directory (customers/{customer.id}/)"
                 ),
             )

@@ -22,6 +22,7 @@ __all__ = [
     "Access",
     "AdminOnly",
     "Assets",
+    "Claimed",
     "Customer",
     "CustomHostnames",
     "D1Database",
@@ -100,6 +101,21 @@ class AdminOnly:
 
 
 ADMIN_ONLY = AdminOnly()
+
+
+@dataclasses.dataclass(frozen=True)
+class Claimed:
+    """Marks a mapping of a customer file whose keys are names unique across customers.
+
+    Write ``Annotated[Mapping[<key>, <value>], Claimed("script name")]``. The ownership
+    check reads every marked field (``wfp_reconcile.config.policy.claimed_names``): a
+    pull request that declares a key another customer declares at the base revision
+    needs an owner of that customer or a platform admin, so one customer cannot take
+    over another's script name (or hostname, ...) by declaring it too.
+    """
+
+    what: str
+    """What the keys are, for messages: ``script name``, ``hostname``."""
 
 
 class Model(BaseModel):
@@ -442,9 +458,13 @@ class Customer(Model):
     # Like logpush: log volume costs the platform and the logs are the account's.
     observability: Annotated[Observability | None, ADMIN_ONLY] = None
     """Workers observability of this customer's scripts; the platform's by default."""
-    scripts: Mapping[ScriptName, Script] = Field(default_factory=dict)
+    scripts: Annotated[Mapping[ScriptName, Script], Claimed("script name")] = Field(
+        default_factory=dict
+    )
     """Scripts by Worker name (unique across all customers)."""
-    hostnames: Mapping[HostnameStr, ScriptName] = Field(default_factory=dict)
+    hostnames: Annotated[Mapping[HostnameStr, ScriptName], Claimed("hostname")] = Field(
+        default_factory=dict
+    )
     """The customer's own domains: hostname -> the script of this customer serving it
     (needs ``custom_hostnames`` in platform.yaml; unique across all customers)."""
 

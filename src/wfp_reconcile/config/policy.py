@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .model import AdminOnly
+from .model import AdminOnly, Claimed
 
-__all__ = ["admin_only_fields", "admin_only_values"]
+__all__ = ["admin_only_fields", "admin_only_values", "claimed_names"]
 
 _WILDCARD = "<name>"
 
@@ -135,3 +135,20 @@ def admin_only_fields(model: type[BaseModel]) -> list[str]:
 
     visit(model, (), 0)
     return found
+
+
+def claimed_names(instance: BaseModel) -> dict[str, frozenset[str]]:
+    """The names a validated document claims, by what they are (``Claimed.what``).
+
+    Every top-level mapping field marked ``Claimed`` contributes its keys.
+    """
+    claims: dict[str, frozenset[str]] = {}
+    for name, field in type(instance).model_fields.items():
+        for marker in field.metadata:
+            if isinstance(marker, Claimed):
+                value = getattr(instance, name)
+                keys = (
+                    frozenset(str(k) for k in value) if isinstance(value, Mapping) else frozenset()
+                )
+                claims[marker.what] = claims.get(marker.what, frozenset()) | keys
+    return claims

@@ -10,6 +10,7 @@ from wfp_reconcile.config.loader import CUSTOMER_FILE, PLATFORM_FILE, customer_f
 from wfp_reconcile.config.model import Customer
 from wfp_reconcile.config.policy import admin_only_fields
 from wfp_reconcile.gitsource import PathChange
+from wfp_reconcile.quoting import quote_path
 
 from .paths import OUTSIDE_PREFIX, change_json, customer_dir, has_login
 from .state import OwnershipState
@@ -42,10 +43,14 @@ class Violation:
             who.append("a platform admin (" + ", ".join(self.admins) + ")")
         if not who:
             return (
-                f"{self.path}: {self.reason}; no platform admins are declared in "
+                f"{quote_path(self.path)}: {self.reason}; no platform admins are declared in "
                 f"{PLATFORM_FILE} at the base revision, so add them there first."
             )
-        return f"{self.path}: {self.reason}; must be made or approved by " + " or ".join(who) + "."
+        return (
+            f"{quote_path(self.path)}: {self.reason}; must be made or approved by "
+            + " or ".join(who)
+            + "."
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,8 +121,9 @@ def _path_violations(change: PathChange, base: OwnershipState, actor: str) -> li
                 Violation(
                     path=change.path,
                     reason=(
-                        f"moves {change.old_path} from customer directory {old_dir!r} to "
-                        f"{new_dir!r}; renaming or merging customers needs a platform admin"
+                        f"moves {quote_path(change.old_path)} from customer directory "
+                        f"{old_dir!r} to {new_dir!r}; renaming or merging customers needs a "
+                        "platform admin"
                     ),
                     admins=admins,
                 )
@@ -233,40 +239,27 @@ def _customer_violations(
                     admins=admins,
                 )
             )
-    declared_before = before.scripts if before is not None else frozenset()
-    for script in sorted(now.scripts - declared_before):
-        holder = base.script_holder(script)
-        if holder is None or holder.directory == directory:
-            continue
-        if has_login(holder.owners, actor):
-            continue  # the author owns both customers: moving a script between them is theirs
-        violations.append(
-            Violation(
-                path=path,
-                reason=(
-                    f"claims the script name {script!r}, which customer "
-                    f"{holder.id or holder.directory!r} declares at the base revision"
-                ),
-                owners=holder.owners,
-                admins=admins,
+    # Names unique across customers (script names, and every field marked Claimed):
+    # declaring one another customer declares is theirs to approve.
+    claimed_before = before.claimed() if before is not None else {}
+    for what, names in sorted(now.claimed().items()):
+        for name in sorted(names - claimed_before.get(what, frozenset())):
+            holder = base.holder(what, name)
+            if holder is None or holder.directory == directory:
+                continue
+            if has_login(holder.owners, actor):
+                continue  # the author owns both customers: moving a name between them is theirs
+            violations.append(
+                Violation(
+                    path=path,
+                    reason=(
+                        f"claims the {what} {name!r}, which customer "
+                        f"{holder.id or holder.directory!r} declares at the base revision"
+                    ),
+                    owners=holder.owners,
+                    admins=admins,
+                )
             )
-        )
-    # A hostname, like a script name, moves between customers only with an admin.
-    for hostname in sorted(now.hostnames - (before.hostnames if before else frozenset())):
-        holder = base.hostname_holder(hostname)
-        if holder is None or holder.directory == directory or has_login(holder.owners, actor):
-            continue
-        violations.append(
-            Violation(
-                path=path,
-                reason=(
-                    f"claims the hostname {hostname!r}, which customer "
-                    f"{holder.id or holder.directory!r} declares at the base revision"
-                ),
-                owners=holder.owners,
-                admins=admins,
-            )
-        )
     return violations
 
 

@@ -14,11 +14,14 @@ from wfp_reconcile.config.loader import (
     load_platform_file,
 )
 from wfp_reconcile.config.model import Customer
-from wfp_reconcile.config.policy import admin_only_values
+from wfp_reconcile.config.policy import admin_only_values, claimed_names
 from wfp_reconcile.config.source import RepoSource
 from wfp_reconcile.errors import ConfigProblem
 
-__all__ = ["CustomerOwnership", "OwnershipState", "read_state"]
+__all__ = ["SCRIPT_NAME", "CustomerOwnership", "OwnershipState", "read_state"]
+
+SCRIPT_NAME = "script name"
+"""What ``Customer.scripts`` claims (its ``Claimed`` marker)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,8 +38,13 @@ class CustomerOwnership:
     """Admin-only field (``plan``, ``scripts.<name>.limits``) to its value as canonical JSON."""
     problems: tuple[ConfigProblem, ...] = ()
     """Why ``customer.yaml`` does not load (when ``readable`` is False)."""
-    hostnames: frozenset[str] = frozenset()
-    """The customer's own domains (``hostnames`` keys): claimed like script names."""
+    claims: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    """Names unique across customers, by what they are (fields marked ``Claimed``);
+    script names are ``scripts``."""
+
+    def claimed(self) -> dict[str, frozenset[str]]:
+        """Every claimed name by what it is, script names included."""
+        return {**self.claims, SCRIPT_NAME: self.scripts}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,14 +58,12 @@ class OwnershipState:
     """Why ``platform.yaml`` does not load (then ``admins`` is empty)."""
 
     def script_holder(self, script: str) -> CustomerOwnership | None:
-        for customer in self.customers.values():
-            if script in customer.scripts:
-                return customer
-        return None
+        return self.holder(SCRIPT_NAME, script)
 
-    def hostname_holder(self, hostname: str) -> CustomerOwnership | None:
+    def holder(self, what: str, name: str) -> CustomerOwnership | None:
+        """The customer that claims ``name`` (a ``what``: script name, hostname, ...)."""
         for customer in self.customers.values():
-            if hostname in customer.hostnames:
+            if name in customer.claimed().get(what, frozenset()):
                 return customer
         return None
 
@@ -76,7 +82,8 @@ def read_state(source: RepoSource, *, env: Mapping[str, str] | None = None) -> O
     root = PurePosixPath(CUSTOMERS_DIR)
     if source.kind(root) == "dir":
         for name in source.list_dir(root):
-            if source.kind(root / name / CUSTOMER_FILE) != "file":
+            # A symlink, directory or submodule in its place does not load either.
+            if source.kind(root / name / CUSTOMER_FILE) == "missing":
                 continue
             entry, problems = load_customer_file(source, name, env=environ)
             if entry is None:
@@ -85,13 +92,14 @@ def read_state(source: RepoSource, *, env: Mapping[str, str] | None = None) -> O
                 )
                 continue
             customer = entry.customer
+            claims = claimed_names(customer)
             customers[name] = CustomerOwnership(
                 directory=name,
                 id=customer.id,
                 owners=customer.owners,
-                scripts=frozenset(customer.scripts),
+                scripts=claims.pop(SCRIPT_NAME, frozenset()),
                 policy=admin_only_values(Customer, entry.doc.data),
-                hostnames=frozenset(customer.hostnames),
+                claims=claims,
             )
     return OwnershipState(
         admins=admins, customers=customers, platform_problems=tuple(platform_problems)
