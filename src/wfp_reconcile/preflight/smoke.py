@@ -95,6 +95,7 @@ def run_smoke(repo: PlatformRepo, checks: Sequence[SmokeCheck]) -> list[Finding]
             not_uploaded = {r.change.name: r.error for r in result.failed}
             runtime_settings = RuntimeSettings(
                 emulator_url=server.url,
+                emulator_secret=server.internal_secret,
                 account_id=repo.platform.account_id,
                 dispatcher_name=repo.platform.dispatcher.name,
                 port=0,
