@@ -175,13 +175,10 @@ def test_concurrent_threads_never_overrun_the_budget():
 
 
 def test_the_plan_estimate_uses_the_real_budget():
+    from wfp_reconcile.change import Action, Change
     from wfp_reconcile.plan import Estimate
 
-    class _Writes:
-        class action:  # noqa: N801 - a stand-in for Change.action
-            writes = True
-
-    writes = [_Writes()] * 1500
+    writes = [Change(action=Action.UPDATE, kind="script", name="s")] * 1500
     fresh = Estimate.of(writes, read_calls=3, requests_per_window=1000, window_seconds=300,
                         budget=RateBudget(1200, 0, 1200, 300))  # fmt: skip
     assert fresh.budget_remaining == 1200 and fresh.seconds == 0  # 300 beyond: reset is now

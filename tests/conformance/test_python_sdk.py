@@ -13,6 +13,9 @@ from .conftest import ACCOUNT, INSTALL_HINT, read_bundle
 JS = "application/javascript+module"
 MAIN = b"import { x } from './lib/x.mjs'; export default { fetch() { return new Response(x) } }"
 LIB = b"export const x = 'from lib';"
+# A Worker with no imports: Cloudflare (and the emulator) refuse an import of a module not
+# uploaded with it.
+SOLO = b"export default { fetch() { return new Response('solo') } }"
 
 pytestmark = pytest.mark.skipif(
     bool(clients.python_missing()), reason=f"the Python SDK is not installed: {INSTALL_HINT}"
@@ -113,9 +116,9 @@ def test_regular_worker_settings_secrets_and_content(cf, emulator):
         account_id=ACCOUNT,
         metadata={"main_module": "index.mjs", "compatibility_date": "2024-09-01",
                   "bindings": [{"type": "dispatch_namespace", "name": "NS", "namespace": "t"}]},
-        files=[("index.mjs", MAIN, JS)],
+        files=[("index.mjs", SOLO, JS)],
     )  # fmt: skip
-    assert modules(read_bundle(emulator, None, "dispatcher")) == {"index.mjs": MAIN}
+    assert modules(read_bundle(emulator, None, "dispatcher")) == {"index.mjs": SOLO}
     workers.script_and_version_settings.edit(
         "dispatcher", account_id=ACCOUNT, settings={"logpush": True, "tags": ["platform"]}
     )
@@ -126,14 +129,14 @@ def test_regular_worker_settings_secrets_and_content(cf, emulator):
     workers.secrets.update("dispatcher", account_id=ACCOUNT, name="TOKEN", text="t0k",
                            type="secret_text")  # fmt: skip
     assert [s.name for s in workers.secrets.list("dispatcher", account_id=ACCOUNT)] == ["TOKEN"]
-    assert workers.content.get("dispatcher", account_id=ACCOUNT).read() == MAIN
+    assert workers.content.get("dispatcher", account_id=ACCOUNT).read() == SOLO
     # An upload that does not keep secret_text drops the secret, as on Cloudflare.
     workers.update("dispatcher", account_id=ACCOUNT,
                    metadata={"main_module": "index.mjs", "keep_bindings": ["secret_text"]},
-                   files=[("index.mjs", MAIN, JS)])  # fmt: skip
+                   files=[("index.mjs", SOLO, JS)])  # fmt: skip
     assert [s.name for s in workers.secrets.list("dispatcher", account_id=ACCOUNT)] == ["TOKEN"]
     workers.update("dispatcher", account_id=ACCOUNT, metadata={"main_module": "index.mjs"},
-                   files=[("index.mjs", MAIN, JS)])  # fmt: skip
+                   files=[("index.mjs", SOLO, JS)])  # fmt: skip
     assert list(workers.secrets.list("dispatcher", account_id=ACCOUNT)) == []
 
 

@@ -51,6 +51,7 @@ def eyeballs(cf: EmulatorServer) -> Iterator[httpx.Client]:
         dispatcher_name=DISPATCHER,
         port=0,
         default_compat_date="2024-09-01",
+        emulator_secret=cf.internal_secret,
     )
     with run_runtime(settings) as runtime, httpx.Client(base_url=runtime.url, timeout=30) as c:
         yield c

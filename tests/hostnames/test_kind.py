@@ -39,7 +39,8 @@ def plan_apply(repo: Path, client: CloudflareClient, **kw: Any) -> Any:
 
 def manifest(emulator: EmulatorServer, client: CloudflareClient) -> dict[str, Any]:
     record = httpx.get(
-        f"{emulator.url}/__emulator/workers/{client.settings.account_id}/wfp-dispatcher"
+        f"{emulator.url}/__emulator/workers/{client.settings.account_id}/wfp-dispatcher",
+        headers=emulator.internal_headers,
     ).json()
     (module,) = [m for m in record["modules"] if m["name"] == "wfp-manifest.json"]
     data: dict[str, Any] = json.loads(base64.b64decode(module["content_b64"]))
@@ -86,6 +87,7 @@ def test_plan_shows_the_records_and_apply_creates_ours(
     httpx.post(
         f"{emulator.url}/__emulator/custom_hostnames/{ZONE}/shop.example.com",
         json={"status": "active"},
+        headers=emulator.internal_headers,
     ).raise_for_status()
     (active,) = read_hostname_status(loaded, client) or []
     assert active.state is HostnameState.ACTIVE

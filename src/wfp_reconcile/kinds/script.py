@@ -188,16 +188,7 @@ class ScriptKind(WorkerKindBase):
 
     def visit(self, change: Change, target: ApplyTarget) -> None:
         if change.action in _UPLOADS:
-            worker = cast(DesiredWorker, target.item(change))
-            upload = prepare_upload(
-                target.client,
-                target.namespace,
-                worker.name,
-                worker.upload_with_tags(),
-                worker.assets,
-                change,
-            )
-            target.client.upload_script(target.namespace, worker.name, upload)
+            self._send(target, cast(DesiredWorker, target.item(change)), change)
             return
         super().visit(change, target)
 
@@ -305,11 +296,20 @@ class ScriptKind(WorkerKindBase):
             declared=False,
         )
 
-    def _upload(self, target: ApplyTarget, worker: DesiredWorker) -> None:
+    def _send(self, target: ApplyTarget, worker: DesiredWorker, change: Change | None) -> None:
+        """The one upload of a script: its site first (when it changed), then the code
+        with the decrypted secrets, in memory for this one call."""
         upload = worker.upload_with_tags()
-        if worker.secrets:  # decrypted here, in memory, for this one upload
+        if change is not None:
+            upload = prepare_upload(
+                target.client, target.namespace, worker.name, upload, worker.assets, change
+            )
+        if worker.secrets:
             upload = with_secrets(upload, target.secret_keys.reveal(worker.secrets))
         target.client.upload_script(target.namespace, worker.name, upload)
+
+    def _upload(self, target: ApplyTarget, worker: DesiredWorker) -> None:
+        self._send(target, worker, None)
 
     def _retag(self, target: ApplyTarget, worker: DesiredWorker) -> None:
         target.client.put_script_tags(target.namespace, worker.name, worker.tags)
