@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 import pathspec
 
-from wfp_reconcile.config.files import read_module
+from wfp_reconcile.config.files import check_path_syntax, read_module
 from wfp_reconcile.config.source import RepoSource
 
 from .manifest import format_bytes
@@ -45,19 +45,12 @@ class AssetScan:
 
 
 def _directory_problem(raw: str) -> str | None:
-    if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
-        return f"assets directory '{raw}' is absolute; write it relative to the customer directory"
-    if "\\" in raw:
-        return f"assets directory '{raw}' contains '\\'; use '/' between directories"
-    parts = raw.split("/")
-    if ".." in parts:
-        return f"assets directory '{raw}' contains '..'; it must stay inside the customer directory"
-    if any(part in ("", ".") for part in parts):
-        return (
-            f"assets directory '{raw}' is not normalized; "
-            "write it without './', '//' or a trailing '/'"
-        )
-    return None
+    return check_path_syntax(
+        raw,
+        noun="assets directory",
+        base="the customer directory",
+        stay="it must stay inside the customer directory",
+    )
 
 
 def _check_directory(source: RepoSource, customer_dir: PurePosixPath, raw: str) -> str | None:

@@ -30,19 +30,27 @@ class ModuleRead:
     error: str | None
 
 
-def check_path_syntax(raw: str) -> str | None:
-    """Why ``raw`` is not an acceptable relative module path, or None."""
+def check_path_syntax(
+    raw: str,
+    *,
+    noun: str = "module path",
+    base: str = "its directory",
+    stay: str = "modules must stay inside their directory",
+) -> str | None:
+    """Why ``raw`` is not an acceptable relative path, or None.
+
+    One rule for every path a customer declares (modules, an assets directory); ``noun``,
+    ``base`` and ``stay`` only word the message.
+    """
     if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
-        return f"module path '{raw}' is absolute; write it relative to its directory"
+        return f"{noun} '{raw}' is absolute; write it relative to {base}"
     if "\\" in raw:
-        return f"module path '{raw}' contains '\\'; use '/' between directories"
+        return f"{noun} '{raw}' contains '\\'; use '/' between directories"
     parts = raw.split("/")
     if ".." in parts:
-        return f"module path '{raw}' contains '..'; modules must stay inside their directory"
+        return f"{noun} '{raw}' contains '..'; {stay}"
     if any(part in ("", ".") for part in parts):
-        return (
-            f"module path '{raw}' is not normalized; write it without './', '//' or a trailing '/'"
-        )
+        return f"{noun} '{raw}' is not normalized; write it without './', '//' or a trailing '/'"
     return None
 
 
