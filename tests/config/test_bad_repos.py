@@ -368,6 +368,35 @@ CASES = [
         id="host-routing-without-domain",
     ),
     pytest.param(
+        edit(P, "default_limits:", "dispatcher:\n  routing_data: store\ndefault_limits:"),
+        "platform.yaml:12:17: dispatcher.routing_data is 'store' but "
+        "dispatcher.routing_store is not set; name the Workers KV namespace "
+        "(routing_store.kv_namespace_id)",
+        id="store-routing-without-namespace",
+    ),
+    pytest.param(
+        edit(
+            P,
+            "default_limits:",
+            "dispatcher:\n  routing_store:\n    kv_namespace_id: " + "a" * 32 + "\ndefault_limits:",
+        ),
+        "platform.yaml:12:3: dispatcher.routing_store is set but dispatcher.routing_data is "
+        "'manifest'; set routing_data: store to use it, or remove it",
+        id="routing-store-without-store-mode",
+    ),
+    pytest.param(
+        edit(
+            P,
+            "default_limits:",
+            "dispatcher:\n  routing_data: store\n  routing_store:\n    kv_namespace_id: nope"
+            "\ndefault_limits:",
+        ),
+        "platform.yaml:14:22: dispatcher.routing_store.kv_namespace_id: must be a Workers KV "
+        "namespace id, 32 lowercase hex digits (`wrangler kv namespace list` shows them), "
+        "or ${VAR} to read it from the environment",
+        id="routing-store-bad-namespace-id",
+    ),
+    pytest.param(
         edit(A, "allow_hosts: [a.example]", "allow_hosts: {a: b}"),
         "customers/alpha/customer.yaml:10:18: outbound.params.allow_hosts: must be a string, "
         "an integer, a boolean or a list of strings, not a mapping",

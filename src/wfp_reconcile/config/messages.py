@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from wfp_reconcile.secrets.age import RECIPIENT_PATTERN
 
-from .model import D1_ID_PATTERN, SCRIPT_NAME_PATTERN
+from .model import D1_ID_PATTERN, KV_NAMESPACE_ID_PATTERN, SCRIPT_NAME_PATTERN
 from .yamlread import Loc, Position, YamlDoc
 
 __all__ = ["FieldProblem", "describe_value", "format_loc", "problems_from_validation"]
@@ -56,6 +56,10 @@ _PATTERN_MESSAGES = {
     D1_ID_PATTERN: (
         "must be a D1 database id, a UUID such as 0f4b5e2a-9c1d-4e7f-8a6b-3c2d1e0f9a8b "
         "(`wrangler d1 list` shows them), or ${D1_NAME} to read it from the environment"
+    ),
+    KV_NAMESPACE_ID_PATTERN: (
+        "must be a Workers KV namespace id, 32 lowercase hex digits "
+        "(`wrangler kv namespace list` shows them), or ${VAR} to read it from the environment"
     ),
 }
 

@@ -20,6 +20,7 @@ from wfp_reconcile.secrets.fields import AgeRecipient, SecretMap
 __all__ = [
     "ADMIN_ONLY",
     "D1_ID_PATTERN",
+    "KV_NAMESPACE_ID_PATTERN",
     "SCRIPT_NAME_PATTERN",
     "Access",
     "AdminOnly",
@@ -41,6 +42,8 @@ __all__ = [
     "Platform",
     "PlatformRepo",
     "Routing",
+    "RoutingData",
+    "RoutingStore",
     "Safety",
     "Script",
     "SecretsConfig",
@@ -162,6 +165,24 @@ class Routing(StrEnum):
     HOST = "host"
 
 
+class RoutingData(StrEnum):
+    """Where the dispatcher finds its routing data (docs/dispatcher.md)."""
+
+    MANIFEST = "manifest"
+    """One manifest module inside the dispatch Worker (the whole fleet in every upload)."""
+    STORE = "store"
+    """One Workers KV record per script; the Worker stays the same size."""
+
+
+KV_NAMESPACE_ID_PATTERN = r"^[0-9a-f]{32}$"
+KvNamespaceId = Annotated[
+    str,
+    StringConstraints(pattern=KV_NAMESPACE_ID_PATTERN),
+    # The file may say ${VAR} (expanded before validation), so editors must accept it.
+    WithJsonSchema({"type": "string", "pattern": r"^(?:[0-9a-f]{32}|\$\{[A-Za-z0-9_:.-]*\})$"}),
+]
+
+
 class Access(StrEnum):
     PUBLIC = "public"
     TOKEN = "token"
@@ -199,6 +220,17 @@ class TailWorker(Model):
     """Attach to the dispatch Worker."""
 
 
+class RoutingStore(Model):
+    """The Workers KV namespace the dispatcher reads its routing records from."""
+
+    kv_namespace_id: KvNamespaceId
+    """Id of the KV namespace (32 hex digits); may use ``${ENV_VAR}``."""
+    binding: VarName = "ROUTES"
+    """Binding name of the namespace in the dispatch Worker."""
+    cache_ttl_seconds: Annotated[int, Field(ge=30, le=3600)] = 30
+    """How long an isolate keeps a record (and KV's ``cacheTtl``; 30 s is KV's minimum)."""
+
+
 class Dispatcher(Model):
     """The platform's dispatch Worker, generated from these declarations."""
 
@@ -216,6 +248,12 @@ class Dispatcher(Model):
     """SHA-256 of the token that opens the status page at ``/_platform/``."""
     logpush: bool | None = None
     """Workers Logpush for the dispatch Worker; the platform's ``logpush`` by default."""
+    routing_data: RoutingData = RoutingData.MANIFEST
+    """``manifest``: the routing data is a module of the Worker; ``store``: one Workers KV
+    record per script, read by the Worker with an in-isolate cache (needs
+    ``routing_store``)."""
+    routing_store: RoutingStore | None = None
+    """The Workers KV namespace of ``routing_data: store``."""
 
 
 class D1Database(Model):

@@ -42,6 +42,29 @@ def check(ctx: RuleContext) -> None:
                 "or configure custom_hostnames"
             ),
         )
+    # The store mode needs a namespace to read from; a namespace without the mode would
+    # silently be ignored, which hides a half-done switch.
+    if p.dispatcher.routing_data == "store" and p.dispatcher.routing_store is None:
+        ctx.at(
+            path,
+            doc,
+            ("dispatcher", "routing_data"),
+            (
+                "dispatcher.routing_data is 'store' but dispatcher.routing_store is not set; "
+                "name the Workers KV namespace (routing_store.kv_namespace_id)"
+            ),
+        )
+    if p.dispatcher.routing_data == "manifest" and p.dispatcher.routing_store is not None:
+        ctx.at(
+            path,
+            doc,
+            ("dispatcher", "routing_store"),
+            (
+                "dispatcher.routing_store is set but dispatcher.routing_data is 'manifest'; "
+                "set routing_data: store to use it, or remove it"
+            ),
+            key=True,
+        )
     if p.dispatcher.name in p.outbound_workers:
         ctx.at(
             path,
