@@ -24,6 +24,7 @@ from . import (  # noqa: F401
     assets as _assets,  # noqa: F401  (registers the asset handlers)
     d1api,
     hostnames_api,
+    kvapi,
     namespaces,
     scriptsettings,
     secretsapi,

@@ -24,6 +24,7 @@ from .api import authorized
 from .faults import FaultConfig
 from .handlers import HANDLERS
 from .hostnames import hostname_internal_routes
+from .kvapi import kv_internal_routes
 from .responses import fail, ok
 from .state import EmulatorState
 from .store import REGULAR
@@ -190,4 +191,5 @@ def internal_routes(state: EmulatorState) -> list[Route]:
         Route("/__emulator/requests", requests, methods=["GET"]),
         Route("/__emulator/requests/reset", reset, methods=["POST"]),
         *hostname_internal_routes(state.hostnames, guard),
+        *kv_internal_routes(state, guard),
     ]

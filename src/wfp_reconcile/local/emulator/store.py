@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .d1records import D1Records
+from .kvrecords import KV_SCHEMA, KvRecords
 
 __all__ = ["REGULAR", "ModuleRow", "ScriptRow", "Store", "now_iso"]
 
@@ -86,7 +87,7 @@ def etag_of(modules: Sequence[ModuleRow]) -> str:
     return digest.hexdigest()
 
 
-class Store(D1Records):
+class Store(D1Records, KvRecords):
     """Thread-safe access to the emulator's SQLite database."""
 
     def __init__(self, state_dir: Path | None) -> None:
@@ -101,7 +102,7 @@ class Store(D1Records):
         if state_dir is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + KV_SCHEMA)
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(namespaces)")}
         if "trusted_workers" not in columns:  # a state directory from an older emulator
             self._db.execute(
