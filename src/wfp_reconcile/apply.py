@@ -1,9 +1,10 @@
 """Executes a plan through the client, in phases, one visitor method per action.
 
 Phases run in order: tail Workers (scripts and the dispatcher name them as
-``tail_consumers``), outbound Workers, customer scripts, the dispatcher, then deletes
-last, so that nothing is ever routed to code that is not there yet and nothing is
-removed before its replacement is live. Within a phase operations run
+``tail_consumers``), outbound Workers, customer scripts, the dispatcher (and the routing
+store's records), then deletes, then the routing store's index, so that nothing is ever
+routed to code that is not there yet and nothing is removed before its replacement is
+live. Within a phase operations run
 concurrently; one failure does not stop the others. Every operation is
 idempotent, so running again after a fault converges.
 """
@@ -27,6 +28,11 @@ from wfp_reconcile.secrets.delivery import SecretKeys
 __all__ = ["ApplyEvent", "ApplyResult", "OperationResult", "Phase", "PlanApplier", "phases"]
 
 logger = logging.getLogger(__name__)
+
+
+# Phases that run only when every earlier one succeeded. The routing index must never
+# vouch for a record that was not written (a plan would then see nothing to do).
+_WAITS = (Phase.DISPATCHER, Phase.DELETES, Phase.ROUTING_INDEX)
 
 
 def phases(changes: Sequence[Change]) -> list[tuple[Phase, list[Change]]]:
@@ -142,7 +148,7 @@ class PlanApplier:
             # the new routing is live: both wait for every earlier phase to succeed, so a
             # failed upload never leaves traffic routed to code that is not there. A
             # re-run does what is left.
-            if phase in (Phase.DISPATCHER, Phase.DELETES) and any(not r.ok for r in results):
+            if phase in _WAITS and any(not r.ok for r in results):
                 for change in items:
                     result = OperationResult(
                         change, "not attempted: an earlier phase failed", 0.0, attempted=False

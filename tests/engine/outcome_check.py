@@ -32,6 +32,18 @@ def deployed_manifest(emulator: EmulatorServer, account: str, name: str) -> dict
     return None
 
 
+def stored_routes(emulator: EmulatorServer, account: str, dispatcher: Any) -> dict[str, Any]:
+    """The ``s:<script>`` records of the routing store, by script."""
+    store = emulator.state.store
+    ns = dispatcher.routing_store.kv_namespace_id
+    out: dict[str, Any] = {}
+    for key, _, _ in store.kv_keys(account, ns, prefix="s:", after=None, limit=10**9):
+        found = store.kv_get(account, ns, key)
+        assert found is not None
+        out[key.removeprefix("s:")] = json.loads(found[1])
+    return out
+
+
 def check_after_apply(emulator: EmulatorServer, repo: Any, client: Any, result: Any) -> None:
     inventory = result.inventory
     assert inventory is not None, "apply_plan must report what is deployed and ours"
@@ -42,10 +54,14 @@ def check_after_apply(emulator: EmulatorServer, repo: Any, client: Any, result: 
     platform = repo.platform
     manifest = deployed_manifest(emulator, platform.account_id, platform.dispatcher.name)
     assert manifest is not None, "a successful apply leaves a dispatcher"
-    assert set(manifest["scripts"]) == served
+    routes = manifest.get("scripts")
+    if platform.dispatcher.routing_store is not None:  # routing_data: store
+        assert routes is None, "the store mode's Worker carries no per-script data"
+        routes = stored_routes(emulator, platform.account_id, platform.dispatcher)
+    assert set(routes) == served
     for name in served:
-        assert manifest["scripts"][name]["customer"] == scripts[name].customer
-        assert manifest["scripts"][name]["fingerprint"] == scripts[name].fingerprint
+        assert routes[name]["customer"] == scripts[name].customer
+        assert routes[name]["fingerprint"] == scripts[name].fingerprint
 
     summary = render_apply_result(result)
     found = re.search(

@@ -28,8 +28,11 @@ __all__ = [
     "PLAIN_BINDING",
     "binding_for_outbound",
     "build_manifest",
+    "customer_entry",
     "manifest_bytes",
     "outbound_binding_names",
+    "script_entries",
+    "store_manifest",
 ]
 
 MANIFEST_VERSION = 1
@@ -102,6 +105,48 @@ def _outbound(repo: PlatformRepo, customer: Customer) -> tuple[str, dict[str, An
     return binding_for_outbound(names, ref.worker), dict(sorted(params.items()))
 
 
+def customer_entry(repo: PlatformRepo, customer: Customer) -> dict[str, Any]:
+    """What the manifest says of a customer (the status page and token checks read it)."""
+    return {
+        "name": customer.name,
+        "plan": customer.plan,
+        "suspended": customer.suspended,
+        "tokens": sorted(t.sha256 for t in customer.tokens),
+        # Shown on the status page; tokens never are.
+        "outbound_worker": customer.outbound.worker if customer.outbound else None,
+        "tail": list(customer_tails(repo.platform, customer)),
+        "logpush": customer_logpush(repo.platform, customer),
+        "observability": describe_observability(customer_observability(repo.platform, customer)),
+    }
+
+
+def script_entries(
+    repo: PlatformRepo,
+    customer: Customer,
+    fingerprints: Mapping[str, str | None],
+    wanted: Collection[str] | None,
+) -> dict[str, dict[str, Any]]:
+    """The routing entry of each of ``customer``'s scripts in ``wanted`` (all: ``None``):
+    one code path for the manifest and the routing store's records."""
+    binding, outbound = _outbound(repo, customer)
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted(customer.scripts):
+        if wanted is not None and name not in wanted:
+            continue
+        script = customer.scripts[name]
+        entry: dict[str, Any] = {
+            "customer": customer.id,
+            "access": script.access.value,
+            "binding": binding,
+            "fingerprint": fingerprints.get(name),
+            "limits": effective_limits(repo, customer, script).given(runtime_names=True),
+        }
+        if outbound is not None:
+            entry["outbound"] = outbound
+        out[name] = entry
+    return out
+
+
 def build_manifest(
     repo: PlatformRepo,
     fingerprints: Mapping[str, str],
@@ -128,34 +173,8 @@ def build_manifest(
     customers: dict[str, Any] = {}
     scripts: dict[str, Any] = {}
     for customer in sorted(repo.customers, key=lambda c: c.id):
-        customers[customer.id] = {
-            "name": customer.name,
-            "plan": customer.plan,
-            "suspended": customer.suspended,
-            "tokens": sorted(t.sha256 for t in customer.tokens),
-            # Shown on the status page; tokens never are.
-            "outbound_worker": customer.outbound.worker if customer.outbound else None,
-            "tail": list(customer_tails(repo.platform, customer)),
-            "logpush": customer_logpush(repo.platform, customer),
-            "observability": describe_observability(
-                customer_observability(repo.platform, customer)
-            ),
-        }
-        binding, outbound = _outbound(repo, customer)
-        for name in sorted(customer.scripts):
-            if wanted is not None and name not in wanted:
-                continue
-            script = customer.scripts[name]
-            entry: dict[str, Any] = {
-                "customer": customer.id,
-                "access": script.access.value,
-                "binding": binding,
-                "fingerprint": fingerprints.get(name),
-                "limits": effective_limits(repo, customer, script).given(runtime_names=True),
-            }
-            if outbound is not None:
-                entry["outbound"] = outbound
-            scripts[name] = entry
+        customers[customer.id] = customer_entry(repo, customer)
+        scripts.update(script_entries(repo, customer, fingerprints, wanted))
     manifest: dict[str, Any] = {
         "version": MANIFEST_VERSION,
         "commit": commit,
@@ -167,6 +186,41 @@ def build_manifest(
     }
     if hostnames:  # absent without any, so such manifests keep their bytes
         manifest["hostnames"] = {h: s for h, s in sorted(hostnames.items()) if s in scripts}
+    return manifest
+
+
+def store_manifest(
+    repo: PlatformRepo,
+    commit: str | None,
+    *,
+    routed: Collection[str] | None = None,
+    hostnames: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The manifest of ``routing_data: store``: the platform's settings and nothing per
+    script or customer (those are Workers KV records, ``dispatcher.records``), so the
+    Worker keeps its size and bytes whatever the fleet does."""
+    dispatcher = repo.platform.dispatcher
+    store = dispatcher.routing_store
+    if store is None:  # refused by the config rules; kept total here
+        raise ValueError("routing_data is 'store' but routing_store is not set")
+    manifest: dict[str, Any] = {
+        "version": MANIFEST_VERSION,
+        "commit": commit,
+        "namespace": repo.platform.namespace,
+        "routing": {"mode": dispatcher.routing.value, "domain": dispatcher.domain},
+        "admin_token_sha256": dispatcher.admin_token_sha256,
+        "routing_data": {
+            "mode": "store",
+            "binding": store.binding,
+            "cache_ttl": store.cache_ttl_seconds,
+            "plain_binding": PLAIN_BINDING,
+        },
+    }
+    if hostnames:
+        wanted = None if routed is None else frozenset(routed)
+        manifest["hostnames"] = {
+            h: s for h, s in sorted(hostnames.items()) if wanted is None or s in wanted
+        }
     return manifest
 
 

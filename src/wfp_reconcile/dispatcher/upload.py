@@ -16,6 +16,7 @@ from .manifest import (
     binding_for_outbound,
     build_manifest,
     manifest_bytes,
+    store_manifest,
 )
 
 __all__ = [
@@ -64,6 +65,11 @@ def dispatcher_bindings(repo: PlatformRepo) -> list[dict[str, Any]]:
         )
     if platform.d1 is not None:
         bindings.append({"type": "d1", "name": platform.d1.binding, "id": platform.d1.database_id})
+    store = platform.dispatcher.routing_store
+    if platform.dispatcher.routing_data == "store" and store is not None:
+        bindings.append(
+            {"type": "kv_namespace", "name": store.binding, "namespace_id": store.kv_namespace_id}
+        )
     return bindings
 
 
@@ -82,9 +88,12 @@ def build_dispatcher_upload(
     The metadata carries no ``tags``: the engine adds them.
     """
     platform = repo.platform
-    manifest = manifest_bytes(
-        build_manifest(repo, fingerprints, commit, routed=routed, hostnames=hostnames)
-    )
+    if platform.dispatcher.routing_data == "store":
+        # The fleet's routing data is in Workers KV (kinds.routing): never built here.
+        data = store_manifest(repo, commit, routed=routed, hostnames=hostnames)
+    else:
+        data = build_manifest(repo, fingerprints, commit, routed=routed, hostnames=hostnames)
+    manifest = manifest_bytes(data)
     modules = (
         Module(MAIN_MODULE, template_source(MAIN_MODULE), _JS),
         *(Module(name, template_source(name), _JS) for name in TEMPLATE_MODULES[1:]),

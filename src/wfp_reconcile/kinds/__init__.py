@@ -23,6 +23,7 @@ from .protocol import (
 )
 from .registry import kind, kinds, register
 from .regular import OutboundKind, TailKind
+from .routing import RoutingIndexKind, RoutingKind
 from .script import ScriptKind
 
 __all__ = [
@@ -48,3 +49,7 @@ register(OutboundKind())
 register(ScriptKind())
 register(HostnameKind())
 register(DispatcherKind())
+# The routing store: the index is built first (it holds every customer's records), the
+# per-customer kind unpacks it.
+register(RoutingIndexKind())
+register(RoutingKind())

@@ -46,6 +46,9 @@ class Phase(StrEnum):
     DISPATCHER = "dispatcher"
     DELETES = "deletes"
     """Every delete of every kind, once everything else is live."""
+    ROUTING_INDEX = "routing index"
+    """The routing store's index record, once every record it vouches for is written and
+    every record it no longer names is removed (``kinds.routing``)."""
 
 
 class DesiredItem(Protocol):
@@ -133,6 +136,7 @@ class ReadSession:
         self.tags_from_list = True
         self._workers: Sequence[ScriptInfo] | None = None
         self._settings: dict[str, Mapping[str, Any]] = {}
+        self._once: dict[str, Any] = {}
 
     def count(self, calls: int = 1) -> None:
         self.calls += calls
@@ -143,6 +147,14 @@ class ReadSession:
             self._settings[name] = self.reader.get_worker_settings(name)
             self.count()
         return self._settings[name]
+
+    def once(self, key: str, read: Callable[[], _R]) -> _R:
+        """A read several kinds need (one call, counted once per plan), by ``key``."""
+        if key not in self._once:
+            self._once[key] = read()
+            self.count()
+        found: _R = self._once[key]
+        return found
 
     def workers(self) -> Sequence[ScriptInfo]:
         """The account's regular Workers, listed once per plan."""

@@ -33,6 +33,7 @@ import binascii
 import json
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -321,7 +322,9 @@ async def kv_list_keys(request: Request, p: dict[str, str], state: EmulatorState
     return ok(items, {"count": len(items), "cursor": next_cursor})
 
 
-def kv_internal_routes(state: EmulatorState, guard: Any) -> list[Route]:
+def kv_internal_routes(
+    state: EmulatorState, guard: Callable[[Request], Response | None]
+) -> list[Route]:
     """``/__emulator/kv/...``: the local runtime's KV binding reads values here, and the
     local stack makes the namespace platform.yaml names exist under its id."""
 
