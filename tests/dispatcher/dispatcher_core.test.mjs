@@ -635,3 +635,217 @@ test("a hostname of a suspended customer's script or a token script keeps those 
   const own = await run("http://s.example.com/", ok, { headers: { "x-customer-token": "acme-token" } }, m);
   assert.equal(own.res.status, 200);
 });
+
+// -- routing_data: store ----------------------------------------------------------------
+
+const storeManifest = {
+  version: 1,
+  commit: "abc123",
+  namespace: "ns",
+  routing: { mode: "path", domain: null },
+  admin_token_sha256: sha("admin"),
+  routing_data: { mode: "store", binding: "ROUTES", cache_ttl: 30, plain_binding: "DISPATCHER", d1: null },
+};
+
+const acmeTokens = [sha("acme-token")];
+const records = {
+  "s:hello": { v: 1, customer: "acme", access: "public", binding: "DISPATCHER_OUT", fingerprint: "f1",
+               limits: { cpuMs: 50, subRequests: 5 }, outbound: { customer_id: "acme", tier: "pro" },
+               suspended: false, tokens: acmeTokens },
+  "s:secret": { v: 1, customer: "acme", access: "token", binding: "DISPATCHER", fingerprint: "f2",
+                limits: { cpuMs: 10 }, outbound: null, suspended: false, tokens: acmeTokens },
+  "s:old": { v: 1, customer: "gone", access: "public", binding: "DISPATCHER", fingerprint: "f3",
+             limits: {}, outbound: null, suspended: true, tokens: [] },
+  [`t:${sha("acme-token")}`]: { v: 1, customer: "acme" },
+  "c:acme": { v: 1, customer: "acme", suspended: false, keys: [],
+              scripts: [{ name: "hello", fingerprint: "f1", limits: { cpuMs: 50, subRequests: 5 }, access: "public" }] },
+  "i:index": { v: 1, customers: { acme: "d1", gone: "d2" } },
+};
+
+/** A stand-in KV binding: values are JSON text, reads are counted, failures on demand. */
+function standInKv(values = records) {
+  const kv = {
+    reads: [],
+    fail: false,
+    data: new Map(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+    async get(key, options) {
+      kv.reads.push({ key, options });
+      if (kv.fail) throw new Error("KV GET failed: 503");
+      return kv.data.has(key) ? kv.data.get(key) : null;
+    },
+  };
+  return kv;
+}
+
+async function runStore(url, { kv = standInKv(), behaviour = ok, init = {}, dispatcher = null, env = {} } = {}) {
+  const { binding, calls } = standIn(behaviour);
+  const fullEnv = { DISPATCHER: binding, DISPATCHER_OUT: binding, ROUTES: kv, ...env };
+  const d = dispatcher ?? core.createDispatcher(storeManifest);
+  const res = await d.fetch(new Request(url, init), fullEnv);
+  const text = await res.text();
+  return { res, text, calls, kv };
+}
+
+test("store: a script runs with its record's limits, outbound and binding", async () => {
+  const { res, text, calls, kv } = await runStore("http://x/hello/");
+  assert.equal(res.status, 200);
+  assert.equal(text, "hi");
+  assert.deepEqual(calls[0].options, {
+    limits: { cpuMs: 50, subRequests: 5 },
+    outbound: { customer_id: "acme", tier: "pro" },
+  });
+  assert.deepEqual(kv.reads, [{ key: "s:hello", options: { type: "text", cacheTtl: 30 } }]);
+});
+
+test("store: no record is a 503 with Retry-After and the namespace is never called", async () => {
+  const { res, text, calls } = await runStore("http://x/nobody/");
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get("retry-after"), "10");
+  assert.equal(JSON.parse(text).error, "routing_unavailable");
+  assert.equal(calls.length, 0);
+});
+
+for (const [what, change] of [
+  ["without limits", (r) => { delete r.limits; }],
+  ["with null limits", (r) => { r.limits = null; }],
+  ["without the outbound key", (r) => { delete r.outbound; }],
+  ["with outbound null on an outbound binding", (r) => { r.outbound = null; }],
+  ["naming a binding the Worker does not have", (r) => { r.binding = "DISPATCHER_OTHER"; }],
+  ["with an unknown access mode", (r) => { r.access = "private"; }],
+  ["of another version", (r) => { r.v = 2; }],
+  ["without tokens", (r) => { delete r.tokens; }],
+]) {
+  test(`store: a record ${what} is refused with 503`, async () => {
+    const record = structuredClone(records["s:hello"]);
+    change(record);
+    const kv = standInKv({ ...records, "s:hello": record });
+    const { res, text, calls } = await runStore("http://x/hello/", { kv });
+    assert.equal(res.status, 503);
+    assert.equal(JSON.parse(text).error, "routing_unavailable");
+    assert.equal(calls.length, 0);
+  });
+}
+
+test("store: outbound parameters on the plain binding are refused", async () => {
+  const record = { ...records["s:secret"], access: "public", outbound: { customer_id: "acme" } };
+  const { res, calls } = await runStore("http://x/secret/", { kv: standInKv({ "s:secret": record }) });
+  assert.equal(res.status, 503);
+  assert.equal(calls.length, 0);
+});
+
+test("store: a record that is not JSON and a KV error are 503s", async () => {
+  const garbled = await runStore("http://x/hello/", { kv: standInKv({ "s:hello": "{not json" }) });
+  assert.equal(garbled.res.status, 503);
+  const kv = standInKv();
+  kv.fail = true;
+  const failing = await runStore("http://x/hello/", { kv });
+  assert.equal(failing.res.status, 503);
+  assert.equal(failing.calls.length, 0);
+  const noBinding = await runStore("http://x/hello/", { env: { ROUTES: undefined } });
+  assert.equal(noBinding.res.status, 503);
+});
+
+test("store: records are cached in the isolate, misses are not", async () => {
+  const kv = standInKv();
+  const dispatcher = core.createDispatcher(storeManifest);
+  await runStore("http://x/hello/", { kv, dispatcher });
+  await runStore("http://x/hello/", { kv, dispatcher });
+  await runStore("http://x/nobody/", { kv, dispatcher });
+  await runStore("http://x/nobody/", { kv, dispatcher });
+  assert.deepEqual(kv.reads.map((r) => r.key), ["s:hello", "s:nobody", "s:nobody"]);
+  // Written later: seen on the next request (no negative caching).
+  kv.data.set("s:nobody", JSON.stringify({ ...records["s:secret"], access: "public" }));
+  const later = await runStore("http://x/nobody/", { kv, dispatcher });
+  assert.equal(later.res.status, 200);
+});
+
+test("store: the cache expires after its TTL", async () => {
+  let now = 1000;
+  const store = core.createRecordStore(storeManifest.routing_data, () => now);
+  const kv = standInKv();
+  const env = { ROUTES: kv };
+  await store.get(env, "s:hello");
+  await store.get(env, "s:hello");
+  now += 29_000;
+  await store.get(env, "s:hello");
+  assert.equal(kv.reads.length, 1);
+  now += 2_000;
+  await store.get(env, "s:hello");
+  assert.equal(kv.reads.length, 2);
+});
+
+test("store: concurrent first requests share one KV read", async () => {
+  const kv = standInKv();
+  const dispatcher = core.createDispatcher(storeManifest);
+  await Promise.all([1, 2, 3].map(() => runStore("http://x/hello/", { kv, dispatcher })));
+  assert.equal(kv.reads.length, 1);
+});
+
+test("store: token access and suspension come from the record", async () => {
+  const none = await runStore("http://x/secret/");
+  assert.equal(none.res.status, 401);
+  const wrong = await runStore("http://x/secret/", { init: { headers: { "x-customer-token": "zed-token" } } });
+  assert.equal(wrong.res.status, 403);
+  const right = await runStore("http://x/secret/", { init: { headers: { "x-customer-token": "acme-token" } } });
+  assert.equal(right.res.status, 200);
+  assert.equal(right.calls[0].request.headers.get("x-customer-token"), null);
+  assert.deepEqual(right.calls[0].options, { limits: { cpuMs: 10 } });
+  const suspended = await runStore("http://x/old/");
+  assert.equal(suspended.res.status, 403);
+  assert.equal(JSON.parse(suspended.text).error, "customer_suspended");
+  assert.equal(suspended.calls.length, 0);
+});
+
+test("store: the customer API reads the token and customer records", async () => {
+  const { res, text } = await runStore("http://x/_platform/v1/scripts", {
+    init: { headers: { "x-customer-token": "acme-token" } },
+  });
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(text), {
+    customer: "acme",
+    commit: "abc123",
+    scripts: [{ name: "hello", fingerprint: "f1", limits: { cpuMs: 50, subRequests: 5 }, access: "public" }],
+  });
+  const bad = await runStore("http://x/_platform/v1/scripts", { init: { headers: { "x-customer-token": "nope" } } });
+  assert.equal(bad.res.status, 403);
+  const kv = standInKv();
+  kv.fail = true;
+  const down = await runStore("http://x/_platform/v1/scripts", { kv, init: { headers: { "x-customer-token": "acme-token" } } });
+  assert.equal(down.res.status, 503);
+});
+
+test("store: health does not claim a script count", async () => {
+  const { res, text } = await runStore("http://x/_platform/health");
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(text), { status: "ok", commit: "abc123", scripts: null, routing_data: "store" });
+});
+
+test("store: the status page lists the index's customers, or the D1 mirror's fleet", async () => {
+  const admin = { headers: { "x-admin-token": "admin" } };
+  const kvOnly = await runStore("http://x/_platform/", { init: admin });
+  assert.equal(kvOnly.res.status, 200);
+  assert.match(kvOnly.text, /data-customer="acme"/);
+  assert.match(kvOnly.text, /customers of the routing index only/);
+  const anonymous = standInKv();
+  await runStore("http://x/_platform/", { kv: anonymous });
+  assert.equal(anonymous.reads.length, 0, "no reads before the admin is known");
+
+  const d1 = {
+    prepare(sql) {
+      return {
+        async all() {
+          if (sql.includes("FROM customers")) return { results: [{ id: "acme", name: "Acme <Inc>", plan: "pro", suspended: 0 }] };
+          return { results: [{ script: "hello", customer_id: "acme", access: "public", cpu_ms: 50, subrequests: 5,
+                               outbound_params: '{"tier":"pro"}', fingerprint: "f1" }] };
+        },
+      };
+    },
+  };
+  const m = { ...storeManifest, routing_data: { ...storeManifest.routing_data, d1: "DB" } };
+  const page = await runStore("http://x/_platform/", { init: admin, env: { DB: d1 }, dispatcher: core.createDispatcher(m) });
+  assert.equal(page.res.status, 200);
+  assert.match(page.text, /data-script="hello"/);
+  assert.match(page.text, /Acme &lt;Inc&gt;/);
+  assert.match(page.text, /tier=pro/);
+  assert.ok(!page.text.includes(sha("acme-token")));
+});

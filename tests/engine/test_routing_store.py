@@ -75,6 +75,7 @@ def test_apply_writes_one_record_per_script_and_the_worker_carries_none(store_re
         "binding": "ROUTES",
         "cache_ttl": 30,
         "plain_binding": "DISPATCHER",
+        "d1": None,
     }
     bindings = cf.state.store.get_script(ACCOUNT, "", DISPATCHER).metadata["bindings"]
     assert {"type": "kv_namespace", "name": "ROUTES", "namespace_id": KV_ID} in bindings

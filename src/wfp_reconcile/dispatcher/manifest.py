@@ -214,6 +214,8 @@ def store_manifest(
             "binding": store.binding,
             "cache_ttl": store.cache_ttl_seconds,
             "plain_binding": PLAIN_BINDING,
+            # The status page lists the fleet from the D1 mirror when there is one.
+            "d1": repo.platform.d1.binding if repo.platform.d1 is not None else None,
         },
     }
     if hostnames:

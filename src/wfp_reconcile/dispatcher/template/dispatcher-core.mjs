@@ -154,15 +154,18 @@ async function adminTokenMatches(manifest, token) {
   return constantTimeEqual(await sha256Hex(token), manifest.admin_token_sha256);
 }
 
-async function customerApi(manifest, request, url) {
+async function customerApi(manifest, store, request, url, env) {
   if (isStatusPagePath(url.pathname)) {
-    return serveStatusPage(manifest, request, url, (token) => adminTokenMatches(manifest, token));
+    const load = store ? () => storeStatusData(manifest, store, env) : null;
+    return serveStatusPage(manifest, request, url, (token) => adminTokenMatches(manifest, token), load);
   }
   if (url.pathname === "/_platform/health") {
     return jsonResponse(200, {
       status: "ok",
       commit: manifest.commit,
-      scripts: Object.keys(manifest.scripts).length,
+      // The store mode's Worker does not know the fleet's size.
+      scripts: store ? null : Object.keys(manifest.scripts).length,
+      ...(store ? { routing_data: "store" } : {}),
     });
   }
   if (url.pathname !== "/_platform/v1/scripts") {
@@ -171,6 +174,7 @@ async function customerApi(manifest, request, url) {
   if (request.method !== "GET" && request.method !== "HEAD") {
     return errorResponse(405, "method_not_allowed", "Use GET.", { allow: "GET, HEAD" });
   }
+  if (store) return storeCustomerApi(manifest, store, request, env);
   const token = request.headers.get(TOKEN_HEADER);
   if (!token) {
     return errorResponse(401, "token_required", "Send your customer token in X-Customer-Token.");
@@ -286,8 +290,218 @@ export function forwardedRequest(request) {
   return new Request(request, { headers });
 }
 
+
+// -- routing_data: store -----------------------------------------------------------------
+//
+// The fleet's routing data is one Workers KV record per script (`s:<script>`), one per
+// token (`t:<sha256>`) and one per customer (`c:<customer>`), written by wfp-reconcile's
+// apply. The Worker carries none of it, so its size does not grow with the fleet. Records
+// are cached in the isolate for `cache_ttl` seconds (also KV's own `cacheTtl`). Fail closed:
+// a missing or malformed record, a record naming a binding this Worker does not have, or a
+// KV error answers 503 routing_unavailable and never calls the namespace.
+
+const STORE_RETRY_AFTER = "10";
+const STORE_CACHE_MAX = 20000;
+const RECORD_VERSION = 1;
+
+export class RoutingUnavailable extends Error {}
+
+function routingUnavailable(name) {
+  const headers = { "retry-after": STORE_RETRY_AFTER };
+  if (name) headers["x-wfp-script"] = name;
+  return errorResponse(
+    503,
+    "routing_unavailable",
+    "The routing data of this script is not available yet; try again shortly.",
+    headers,
+  );
+}
+
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/**
+ * Whether a `s:<script>` record can be dispatched with: every field present and typed, a
+ * binding the Worker has, and outbound parameters exactly when the binding has an outbound
+ * Worker (the plain binding has none).
+ */
+export function validScriptRecord(record, env, plainBinding) {
+  if (!isObject(record) || record.v !== RECORD_VERSION) return false;
+  if (typeof record.customer !== "string" || record.customer === "") return false;
+  if (record.access !== "public" && record.access !== "token") return false;
+  if (typeof record.binding !== "string" || !env || !env[record.binding]) return false;
+  if (!isObject(record.limits)) return false;
+  if (!Object.hasOwn(record, "outbound")) return false;
+  if (record.outbound === null ? record.binding !== plainBinding : !isObject(record.outbound)) {
+    return false;
+  }
+  if (record.outbound !== null && record.binding === plainBinding) return false;
+  if (typeof record.suspended !== "boolean") return false;
+  if (!Array.isArray(record.tokens) || !record.tokens.every((t) => typeof t === "string")) return false;
+  return true;
+}
+
+/** Reads records from the KV binding through a per-isolate cache with a TTL. */
+export function createRecordStore(config, clock = () => Date.now()) {
+  const ttlMs = Math.max(1, Number(config.cache_ttl) || 30) * 1000;
+  const cacheTtl = Math.max(30, Number(config.cache_ttl) || 30);
+  const cache = new Map();
+
+  async function read(env, key) {
+    const kv = env && env[config.binding];
+    if (!kv || typeof kv.get !== "function") {
+      throw new RoutingUnavailable(`no KV binding '${config.binding}'`);
+    }
+    let text;
+    try {
+      text = await kv.get(key, { type: "text", cacheTtl });
+    } catch (error) {
+      throw new RoutingUnavailable(`KV read of '${key}' failed: ${error && error.message}`);
+    }
+    if (text === null || text === undefined) return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new RoutingUnavailable(`KV record '${key}' is not JSON`);
+    }
+  }
+
+  /** The parsed record under `key`, or null; throws RoutingUnavailable on a KV failure. */
+  async function get(env, key) {
+    const now = clock();
+    const hit = cache.get(key);
+    if (hit && hit.expires > now) return hit.value;
+    // Concurrent requests for one key share a read; only found records are kept, so a
+    // record written after a miss is seen as soon as KV serves it.
+    const pending = read(env, key);
+    cache.set(key, { value: pending, expires: now + ttlMs });
+    try {
+      const value = await pending;
+      if (value === null) cache.delete(key);
+      else {
+        cache.delete(key); // re-insert: the Map's order is the eviction order
+        cache.set(key, { value, expires: now + ttlMs });
+        while (cache.size > STORE_CACHE_MAX) cache.delete(cache.keys().next().value);
+      }
+      return value;
+    } catch (error) {
+      cache.delete(key);
+      throw error;
+    }
+  }
+
+  return { get, config, size: () => cache.size };
+}
+
+async function storeScript(store, env, name) {
+  let record;
+  try {
+    record = await store.get(env, `s:${name}`);
+  } catch (error) {
+    console.error(`wfp dispatcher: ${String(error && error.message).slice(0, 300)}`);
+    return null;
+  }
+  if (record === null) return null;
+  if (!validScriptRecord(record, env, store.config.plain_binding)) {
+    console.error(`wfp dispatcher: routing record of '${name}' is malformed; not dispatching`);
+    return null;
+  }
+  return record;
+}
+
+async function storeCustomerApi(manifest, store, request, env) {
+  const token = request.headers.get(TOKEN_HEADER);
+  if (!token) {
+    return errorResponse(401, "token_required", "Send your customer token in X-Customer-Token.");
+  }
+  let owner;
+  let customer;
+  try {
+    owner = await store.get(env, `t:${await sha256Hex(token)}`);
+    if (owner === null) return errorResponse(403, "token_invalid", "The customer token is not valid.");
+    if (!isObject(owner) || typeof owner.customer !== "string") throw new RoutingUnavailable("bad t: record");
+    customer = await store.get(env, `c:${owner.customer}`);
+    if (!isObject(customer) || !Array.isArray(customer.scripts)) {
+      throw new RoutingUnavailable(`no c: record for '${owner.customer}'`);
+    }
+  } catch (error) {
+    console.error(`wfp dispatcher: ${String(error && error.message).slice(0, 300)}`);
+    return routingUnavailable(null);
+  }
+  if (customer.suspended) {
+    return errorResponse(403, "customer_suspended", "This customer is suspended.");
+  }
+  const scripts = customer.scripts.map((s) => ({
+    name: s.name,
+    fingerprint: s.fingerprint,
+    limits: s.limits,
+    access: s.access,
+  }));
+  return jsonResponse(200, { customer: owner.customer, commit: manifest.commit, scripts });
+}
+
+/**
+ * What the status page lists in store mode: the D1 mirror when the Worker has it (the
+ * fleet in two queries), otherwise the customers the index record names.
+ */
+export async function storeStatusData(manifest, store, env) {
+  const base = { ...manifest, customers: {}, scripts: {} };
+  const d1 = manifest.routing_data.d1 ? env[manifest.routing_data.d1] : null;
+  try {
+    if (d1 && typeof d1.prepare === "function") {
+      const customers = await d1.prepare("SELECT id, name, plan, suspended FROM customers ORDER BY id").all();
+      const scripts = await d1
+        .prepare(
+          "SELECT s.script, s.customer_id, s.access, s.cpu_ms, s.subrequests, s.outbound_params, " +
+            "d.fingerprint FROM script_settings s LEFT JOIN deployed_scripts d ON d.script = s.script " +
+            "ORDER BY s.script",
+        )
+        .all();
+      for (const c of customers.results || []) {
+        base.customers[c.id] = { name: c.name, plan: c.plan, suspended: Boolean(c.suspended) };
+      }
+      for (const s of scripts.results || []) {
+        const limits = {};
+        if (s.cpu_ms !== null && s.cpu_ms !== undefined) limits.cpuMs = s.cpu_ms;
+        if (s.subrequests !== null && s.subrequests !== undefined) limits.subRequests = s.subrequests;
+        let outbound = null;
+        try {
+          const parsed = JSON.parse(s.outbound_params || "{}");
+          outbound = Object.keys(parsed).length ? parsed : null;
+        } catch {
+          outbound = null;
+        }
+        base.scripts[s.script] = {
+          customer: s.customer_id,
+          access: s.access,
+          limits,
+          outbound,
+          fingerprint: s.fingerprint ?? null,
+        };
+      }
+      base.notice = "Routing data is kept in Workers KV; this list is the D1 mirror's.";
+      return base;
+    }
+    const index = await store.get(env, "i:index");
+    const ids = isObject(index) && isObject(index.customers) ? Object.keys(index.customers).sort() : [];
+    for (const id of ids) base.customers[id] = { name: id, plan: "", suspended: false };
+    base.notice =
+      "Routing data is kept in Workers KV, one record per script: this page lists the " +
+      "customers of the routing index only. Configure d1 in platform.yaml for the full list, " +
+      "or use the customer API (/_platform/v1/scripts).";
+  } catch (error) {
+    console.error(`wfp dispatcher: status page data: ${String(error && error.message).slice(0, 300)}`);
+    base.notice = "The routing data could not be read; try again shortly.";
+  }
+  return base;
+}
+
 /** The dispatch Worker's handler for a parsed manifest. */
 export function createDispatcher(manifest) {
+  const store = manifest.routing_data && manifest.routing_data.mode === "store"
+    ? createRecordStore(manifest.routing_data)
+    : null;
   return {
     async fetch(request, env) {
       let url;
@@ -300,7 +514,7 @@ export function createDispatcher(manifest) {
       if (custom !== null) {
         // A customer's own domain is its own origin, wholly the script's: no /_platform/
         // there, so the status page and its cookie never share an origin with it.
-        return dispatchTo(manifest, custom, request, env, false);
+        return dispatchTo(manifest, store, custom, request, env, false);
       }
       const sharedOrigin = manifest.routing.mode !== "host";
       if (sharedOrigin && isServiceWorkerFetch(request)) {
@@ -313,7 +527,7 @@ export function createDispatcher(manifest) {
         );
       }
       if (url.pathname === "/_platform" || url.pathname.startsWith("/_platform/")) {
-        return customerApi(manifest, request, url);
+        return customerApi(manifest, store, request, url, env);
       }
       const route = routeRequest(manifest, url);
       if (route.invalid) {
@@ -328,17 +542,26 @@ export function createDispatcher(manifest) {
         }
         return errorResponse(404, "not_found", hint);
       }
-      return dispatchTo(manifest, route.name, request, env, sharedOrigin);
+      return dispatchTo(manifest, store, route.name, request, env, sharedOrigin);
     },
   };
 }
 
-async function dispatchTo(manifest, name, request, env, sharedOrigin) {
-  const script = Object.hasOwn(manifest.scripts, name) ? manifest.scripts[name] : undefined;
-  if (!script) {
-    return errorResponse(404, "script_not_found", `No script named '${name}'.`);
+async function dispatchTo(manifest, store, name, request, env, sharedOrigin) {
+  let script;
+  if (store) {
+    script = await storeScript(store, env, name);
+    // Not written yet, not propagated yet, or unreadable: never run it unconfined.
+    if (!script) return routingUnavailable(name);
+  } else {
+    script = Object.hasOwn(manifest.scripts, name) ? manifest.scripts[name] : undefined;
+    if (!script) {
+      return errorResponse(404, "script_not_found", `No script named '${name}'.`);
+    }
   }
-  const denied = await checkScriptAccess(manifest, script, request);
+  const denied = store
+    ? await checkRecordAccess(script, request)
+    : await checkScriptAccess(manifest, script, request);
   if (denied) return denied;
 
   const binding = env[script.binding];
@@ -355,6 +578,23 @@ async function dispatchTo(manifest, name, request, env, sharedOrigin) {
   } catch (error) {
     return dispatchErrorResponse(error, name);
   }
+}
+
+/** Access checks of a store record: it carries its customer's suspension and token hashes. */
+async function checkRecordAccess(record, request) {
+  if (record.suspended) {
+    return errorResponse(403, "customer_suspended", "This script is not available.");
+  }
+  if (record.access !== "token") return null;
+  const token = request.headers.get(TOKEN_HEADER);
+  if (!token) {
+    return errorResponse(401, "token_required", "Send the customer token in X-Customer-Token.");
+  }
+  // A lookup keyed by the presented token's digest, as customerForToken's map is.
+  if (!new Set(record.tokens).has(await sha256Hex(token))) {
+    return errorResponse(403, "token_invalid", "The customer token is not valid.");
+  }
+  return null;
 }
 
 export function parseManifest(raw) {

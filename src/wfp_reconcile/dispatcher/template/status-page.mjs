@@ -176,6 +176,7 @@ export function renderStatusBody(manifest, signOut = null) {
       `deployed commit <code id="commit">${escapeHtml(manifest.commit || "(work tree)")}</code>, ` +
       `${customers.length} customers, ${scripts.length} scripts.</p>`,
   );
+  if (manifest.notice) out.push(`<p id="notice">${escapeHtml(manifest.notice)}</p>`);
   out.push('<h2>Customers</h2><table id="customers"><thead><tr>');
   out.push(
     "<th>Id</th><th>Name</th><th>Plan</th><th>Status</th><th>Outbound Worker</th>" +
@@ -241,7 +242,7 @@ function refusal(status, message, extraHeaders = {}) {
  * Serves /_platform/ and /_platform/logout. `checkToken(token)` resolves to whether the
  * token's SHA-256 equals the configured hash (compared in constant time by the caller).
  */
-export async function serveStatusPage(manifest, request, url, checkToken) {
+export async function serveStatusPage(manifest, request, url, checkToken, load = null) {
   if (!manifest.admin_token_sha256) {
     return new Response(
       JSON.stringify({ error: "not_found", message: "Unknown platform endpoint." }) + "\n",
@@ -296,7 +297,10 @@ export async function serveStatusPage(manifest, request, url, checkToken) {
       if (await checkToken(token)) proof = await signOutProof(token);
     }
   }
-  return page(200, "Platform status", renderStatusBody(manifest, proof));
+  // The routing store keeps the fleet outside the Worker: `load` reads what the page lists
+  // (only once the admin is known, so anonymous requests cost no reads).
+  const data = load ? await load() : manifest;
+  return page(200, "Platform status", renderStatusBody(data, proof));
 }
 
 async function formField(request, name) {
