@@ -25,6 +25,9 @@ import {
 
 // `D1Bridge` serves the D1 bindings of customer scripts (see d1.mjs).
 export { D1Bridge } from "./d1.mjs";
+// `KvBridge` serves the dispatcher's Workers KV binding (routing_data: store, kv.mjs).
+export { KvBridge } from "./kv.mjs";
+import { KV_ENV_PREFIX, KV_FACADE_SOURCE, kvBindings } from "./kv.mjs";
 // `AssetsBinding` is the ASSETS binding of customer scripts with static assets (assets.mjs).
 export { AssetsBinding } from "./assets.mjs";
 import { routeWithAssets } from "./assets.mjs";
@@ -255,10 +258,12 @@ function workerCode(env, rec, extra = {}) {
 
 // Gives the dispatch Worker real `env.<BINDING>.get(name, args, options)` objects: get() is
 // synchronous and never throws, errors surface on fetch(), as on Cloudflare.
-function dispatcherEntry(mainModule, namespaceBindings) {
+function dispatcherEntry(mainModule, namespaceBindings, kvNames = []) {
   return `
 import * as main from ${JSON.stringify("./" + mainModule)};
 const NAMES = ${JSON.stringify(namespaceBindings)};
+const KV_NAMES = ${JSON.stringify(kvNames)};
+${KV_FACADE_SOURCE}
 function namespace(stub) {
   return {
     get(name, args = {}, options = {}) {
@@ -285,6 +290,10 @@ function wrapEnv(env) {
     for (const n of NAMES) {
       out[n] = namespace(env["__wfp_ns_" + n]);
       delete out["__wfp_ns_" + n];
+    }
+    for (const n of KV_NAMES) {
+      out[n] = kvNamespace(env[${JSON.stringify(KV_ENV_PREFIX)} + n]);
+      delete out[${JSON.stringify(KV_ENV_PREFIX)} + n];
     }
     wrapped.set(env, out);
   }
@@ -313,7 +322,10 @@ async function serveDispatcher(request, env, ctx) {
     );
   }
   const nsBindings = (rec.bindings || []).filter((b) => b.type === "dispatch_namespace");
-  const worker = env.LOADER.get(`dispatcher:${rec.name}@${rec.etag}`, async () => {
+  const kv = kvBindings(rec);
+  // The etag covers modules only: another KV namespace must load a new isolate too.
+  const kvKey = kv.map((b) => `${b.name}=${b.id}`).join(",");
+  const worker = env.LOADER.get(`dispatcher:${rec.name}@${rec.etag}#${kvKey}`, async () => {
     const tails = tailStubs(ctx, rec, null);
     const code = workerCode(env, rec, tails.length ? { tails } : {});
     for (const b of nsBindings) {
@@ -321,7 +333,12 @@ async function serveDispatcher(request, env, ctx) {
         props: { namespace: b.namespace, outbound: b.outbound ?? null },
       });
     }
-    code.modules["__wfp_entry.mjs"] = { js: dispatcherEntry(rec.main_module, nsBindings.map((b) => b.name)) };
+    for (const b of kv) {
+      code.env[KV_ENV_PREFIX + b.name] = ctx.exports.KvBridge({ props: { namespace: b.id } });
+    }
+    code.modules["__wfp_entry.mjs"] = {
+      js: dispatcherEntry(rec.main_module, nsBindings.map((b) => b.name), kv.map((b) => b.name)),
+    };
     code.mainModule = "__wfp_entry.mjs";
     return code;
   });
