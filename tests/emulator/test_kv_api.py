@@ -127,3 +127,23 @@ def test_internal_value_endpoint_and_ensure(emulator, api):
         httpx.get(f"{base}/__emulator/kv/{ACCOUNT}/{ns}/values/s:b", headers=internal).status_code
         == 404
     )
+
+
+def test_dev_makes_the_routing_store_namespace_exist(emulator):
+    from types import SimpleNamespace
+
+    from wfp_reconcile.local.runtime.kvlocal import ensure_local_routing_store
+
+    store = SimpleNamespace(kv_namespace_id="cd" * 16)
+    repo = SimpleNamespace(
+        platform=SimpleNamespace(
+            account_id=ACCOUNT,
+            dispatcher=SimpleNamespace(routing_data="store", routing_store=store),
+        )
+    )
+    secret = emulator.internal_secret
+    assert ensure_local_routing_store(repo, emulator.url, secret=secret) == "cd" * 16
+    assert ensure_local_routing_store(repo, emulator.url, secret=secret) is None
+    assert emulator.state.store.get_kv(ACCOUNT, "cd" * 16) is not None
+    repo.platform.dispatcher.routing_data = "manifest"
+    assert ensure_local_routing_store(repo, emulator.url, secret=secret) is None

@@ -21,6 +21,7 @@ _STYLES = {
     "started": "green",
     "applied": "green",
     "d1": "green",
+    "kv": "green",
     "apply_failed": "red",
     "config_error": "red",
     "changed": "yellow",

@@ -22,6 +22,7 @@ from wfp_reconcile.config.model import PlatformRepo, Routing
 from wfp_reconcile.errors import WfpError
 
 from .d1local import ensure_local_databases
+from .kvlocal import ensure_local_routing_store
 from .process import RunningRuntime, RuntimeSettings, run_runtime
 from .tailevents import format_tail_event, parse_tail_line
 
@@ -73,7 +74,7 @@ class DevEvent:
     kind: str
     """``started``, ``applied``, ``apply_failed``, ``config_error``, ``changed``, ``log``,
     ``tail`` (one invocation of a Worker that has tail Workers), ``d1`` (a D1 database that
-    a script binds was created in the emulator)."""
+    a script binds was created in the emulator), ``kv`` (the routing store's namespace was)."""
     message: str
     details: tuple[str, ...] = ()
 
@@ -245,6 +246,11 @@ class DevStack:
                     f"Created local D1 database {db.database_id} "
                     f"(bound as {', '.join(db.bound_as)}).",
                 )
+            created = ensure_local_routing_store(
+                repo, self.emulator.url, secret=self.emulator.internal_secret
+            )
+            if created:
+                self._emit("kv", f"Created the routing store's local KV namespace {created}.")
             outcome = self._apply(repo, self._client)
         except WfpError as exc:
             self._emit("apply_failed", exc.message)
