@@ -13,6 +13,7 @@ from wfp_reconcile.cloudflare import ClientSettings, CloudflareClient
 from wfp_reconcile.cloudflare.kv import (
     create_kv_namespace,
     kv_bulk_delete,
+    kv_bulk_get,
     kv_bulk_write,
     kv_get,
     kv_list_keys,
@@ -137,3 +138,17 @@ def test_namespaces_list_pages_and_create(client):
     assert list_kv_namespaces(client) == [{"id": NS_ID, "title": "routes"}]
     assert create_kv_namespace(client, "routes")["id"] == NS_ID
     assert json.loads(route.calls.last.request.content) == {"title": "routes"}
+
+
+@respx.mock
+def test_bulk_get_posts_keys_and_json_type(client):
+    route = respx.post(f"{KV}/{NS_ID}/bulk/get").respond(
+        json=envelope({"values": {"i:00": {"v": 1}, "i:01": None}})
+    )
+    assert kv_bulk_get(client, NS_ID, ["i:00", "i:01"]) == {"i:00": {"v": 1}, "i:01": None}
+    assert json.loads(route.calls.last.request.content) == {
+        "keys": ["i:00", "i:01"],
+        "type": "json",
+    }
+    with pytest.raises(ValueError):
+        kv_bulk_get(client, NS_ID, [f"k{i}" for i in range(101)])

@@ -659,7 +659,8 @@ const records = {
   [`t:${sha("acme-token")}`]: { v: 1, customer: "acme" },
   "c:acme": { v: 1, customer: "acme", suspended: false, keys: [],
               scripts: [{ name: "hello", fingerprint: "f1", limits: { cpuMs: 50, subRequests: 5 }, access: "public" }] },
-  "i:index": { v: 1, customers: { acme: "d1", gone: "d2" } },
+  "i:00": { v: 1, customers: { acme: "d1" } },
+  "i:3f": { v: 1, customers: { gone: "d2" } },
 };
 
 /** A stand-in KV binding: values are JSON text, reads are counted, failures on demand. */
@@ -825,6 +826,7 @@ test("store: the status page lists the index's customers, or the D1 mirror's fle
   const kvOnly = await runStore("http://x/_platform/", { init: admin });
   assert.equal(kvOnly.res.status, 200);
   assert.match(kvOnly.text, /data-customer="acme"/);
+  assert.match(kvOnly.text, /data-customer="gone"/);
   assert.match(kvOnly.text, /customers of the routing index only/);
   const anonymous = standInKv();
   await runStore("http://x/_platform/", { kv: anonymous });

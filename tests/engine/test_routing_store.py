@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from wfp_reconcile.dispatcher.records import INDEX_KEY
+from wfp_reconcile.dispatcher.records import INDEX_KEYS, index_key, index_shard
 
 from .conftest import ACCOUNT, PlatformRepoBuilder
 from .outcome_check import deployed_manifest, stored_routes
@@ -43,6 +43,20 @@ def _record(cf, key: str) -> Any:
     return None if found is None else json.loads(found[1])
 
 
+def _index(cf) -> dict[str, str]:
+    """Every customer's digest, from all index records."""
+    out: dict[str, str] = {}
+    for key in INDEX_KEYS:
+        shard = _record(cf, key)
+        if shard is not None:
+            out.update(shard["customers"])
+    return out
+
+
+def _shards(cf) -> dict[str, Any]:
+    return {key: _record(cf, key) for key in INDEX_KEYS}
+
+
 def _kinds(cf) -> dict[str, int]:
     return cf.state.log.counts()
 
@@ -66,7 +80,8 @@ def test_apply_writes_one_record_per_script_and_the_worker_carries_none(store_re
     assert _record(cf, "s:beta-hello")["outbound"] is None
     assert _record(cf, f"t:{TOKEN}") == {"v": 1, "customer": "acme"}
     assert [s["name"] for s in _record(cf, "c:acme")["scripts"]] == ["acme-api", "acme-web"]
-    assert set(_record(cf, INDEX_KEY)["customers"]) == {"acme", "beta"}
+    assert set(_index(cf)) == {"acme", "beta"}
+    assert _record(cf, index_key(index_shard("beta")))["customers"]["beta"] == _index(cf)["beta"]
     manifest = deployed_manifest(cf, ACCOUNT, DISPATCHER)
     assert manifest is not None
     assert "scripts" not in manifest and "customers" not in manifest
@@ -86,23 +101,25 @@ def test_a_no_change_plan_reads_the_index_once(store_repo, cf, run):
     cf.state.log.reset()
     code, out, err = run("plan", "--repo", str(store_repo.root), "--detailed-exitcode")
     assert code == 0, out + err
-    assert _kinds(cf).get("kv_get") == 1
-    assert not any(k.startswith("kv_") and k != "kv_get" for k in _kinds(cf))
+    assert _kinds(cf).get("kv_bulk_get") == 1
+    assert not any(k.startswith("kv_") and k != "kv_bulk_get" for k in _kinds(cf))
 
 
 def test_a_change_to_one_customer_rewrites_only_its_records(store_repo, cf, run):
     run("apply", "--repo", str(store_repo.root), "--auto-approve")
     acme_before = _record(cf, "s:acme-web")
+    shards_before = _shards(cf)
     store_repo.edit_customer("beta", limits={"cpu_ms": 5})
     code, out, _ = run("plan", "--repo", str(store_repo.root))
     assert "routing records beta" in out and "routing records acme" not in out
     cf.state.log.reset()
     code, out, err = run("apply", "--repo", str(store_repo.root), "--auto-approve")
     assert code == 0, out + err
-    writes = [r for r in cf.state.log.records("kv_bulk_write")]
-    assert len(writes) == 1
+    # beta's records, then the one index record holding beta's digest.
+    assert _kinds(cf).get("kv_bulk_write") == 2
     assert _kinds(cf).get("upload_worker", 0) == 0, "the dispatcher is not re-uploaded"
-    assert _kinds(cf).get("kv_put") == 1  # the index
+    changed = {k for k, v in _shards(cf).items() if v != shards_before[k]}
+    assert changed == {index_key(index_shard("beta"))}
     assert _record(cf, "s:beta-hello")["limits"]["cpuMs"] == 5
     assert _record(cf, "s:acme-web") == acme_before
     code, out, _ = run("plan", "--repo", str(store_repo.root), "--detailed-exitcode")
@@ -121,7 +138,7 @@ def test_removed_scripts_and_customers_lose_their_records(store_repo, cf, run):
     assert _record(cf, f"t:{TOKEN}") is None
     assert _record(cf, "s:beta-hello") is None and _record(cf, "c:beta") is None
     assert set(stored_routes(cf, ACCOUNT, _Store())) == {"acme-web"}
-    assert set(_record(cf, INDEX_KEY)["customers"]) == {"acme"}
+    assert set(_index(cf)) == {"acme"}
 
 
 def test_a_script_moving_to_another_customer_is_unrouted_until_adopted(store_repo, cf, run):
@@ -150,7 +167,7 @@ def test_a_failed_record_write_leaves_the_index_so_the_next_run_converges(
     from wfp_reconcile.kinds import routing
 
     run("apply", "--repo", str(store_repo.root), "--auto-approve")
-    index_before = _record(cf, INDEX_KEY)
+    index_before = _index(cf)
     store_repo.edit_customer("beta", limits={"cpu_ms": 7})
 
     real = routing.kv_bulk_write
@@ -164,7 +181,7 @@ def test_a_failed_record_write_leaves_the_index_so_the_next_run_converges(
     monkeypatch.setattr(routing, "kv_bulk_write", broken)
     code, out, err = run("apply", "--repo", str(store_repo.root), "--auto-approve")
     assert code == 1, out + err
-    assert _record(cf, INDEX_KEY) == index_before, "the index never vouches for a failed write"
+    assert _index(cf) == index_before, "the index never vouches for a failed write"
     failing[0] = False
     code, out, err = run("apply", "--repo", str(store_repo.root), "--auto-approve")
     assert code == 0, out + err

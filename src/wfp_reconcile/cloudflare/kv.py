@@ -10,6 +10,8 @@ Paths and shapes as the TS SDK ``cloudflare`` types them (``resources/kv/namespa
 * ``PUT .../namespaces/{id}/bulk``: ``[{key, value, base64?, expiration?,
   expiration_ttl?, metadata?}]``, at most 10,000 pairs and 100 MB a request;
 * ``POST .../namespaces/{id}/bulk/delete``: ``["key", ...]``, at most 10,000 keys;
+* ``POST .../namespaces/{id}/bulk/get``: ``{keys (at most 100), type: "text"|"json"}``
+  answers ``{values: {key: value or null}}``;
 * ``GET .../namespaces/{id}/keys?prefix=&limit=&cursor=``: ``[{name, expiration?,
   metadata?}]`` with ``result_info.cursor`` (empty on the last page).
 
@@ -29,10 +31,12 @@ from wfp_reconcile.errors import ApiError, NotFoundError
 from .client import CloudflareClient, _seg
 
 __all__ = [
+    "BULK_GET_LIMIT",
     "BULK_LIMIT",
     "KEY_NOT_FOUND",
     "create_kv_namespace",
     "kv_bulk_delete",
+    "kv_bulk_get",
     "kv_bulk_write",
     "kv_get",
     "kv_list_keys",
@@ -40,6 +44,8 @@ __all__ = [
     "list_kv_namespaces",
 ]
 
+BULK_GET_LIMIT = 100
+"""Keys per bulk get, Cloudflare's limit."""
 BULK_LIMIT = 10_000
 """Pairs (or keys) per bulk request, Cloudflare's limit."""
 KEY_NOT_FOUND = 10009
@@ -151,6 +157,20 @@ def kv_bulk_delete(client: CloudflareClient, namespace_id: str, keys: Sequence[s
         _check_bulk(result, "delete", chunk)
         calls += 1
     return calls
+
+
+def kv_bulk_get(client: CloudflareClient, namespace_id: str, keys: Sequence[str]) -> dict[str, Any]:
+    """The JSON values of up to 100 keys in one request (``None`` for an absent key)."""
+    if len(keys) > BULK_GET_LIMIT:
+        raise ValueError(f"a bulk get takes at most {BULK_GET_LIMIT} keys, not {len(keys)}")
+    result = client._call(
+        "kv_bulk_get",
+        "POST",
+        f"{_ns(client, namespace_id)}/bulk/get",
+        json_body={"keys": list(keys), "type": "json"},
+    ).result
+    values = (result or {}).get("values") or {}
+    return {key: values.get(key) for key in keys}
 
 
 def kv_list_keys(

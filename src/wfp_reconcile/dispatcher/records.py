@@ -13,9 +13,11 @@ disagree about what a script runs with:
 * ``c:<customer>``: the customer's scripts as the customer API lists them, and every key
   the customer's records use (so an apply can remove the ones no longer wanted).
 
-``i:index`` holds one digest per customer: a plan reads it with one call and rewrites
-only the customers whose digest differs, so a change to one customer costs O(that
-customer). See docs/dispatcher.md.
+The index holds one digest per customer, in ``INDEX_SHARDS`` records ``i:00`` to
+``i:3f`` (a customer's shard is fixed by a hash of its id): a plan reads all of them with
+one bulk get and rewrites only the customers whose digest differs, and an apply writes
+only the shards that changed, so a change to one customer costs O(that customer), not
+O(fleet). See docs/dispatcher.md.
 """
 
 from __future__ import annotations
@@ -31,11 +33,15 @@ from wfp_reconcile.config.model import PlatformRepo
 from .manifest import customer_entry, script_entries
 
 __all__ = [
-    "INDEX_KEY",
+    "INDEX_KEYS",
+    "INDEX_SHARDS",
     "RECORD_VERSION",
     "CustomerRecords",
     "build_records",
     "customer_key",
+    "index_key",
+    "index_shard",
+    "index_shards",
     "index_value",
     "parse_index",
     "record_keys",
@@ -44,7 +50,20 @@ __all__ = [
 ]
 
 RECORD_VERSION = 1
-INDEX_KEY = "i:index"
+INDEX_SHARDS = 64
+"""Index records; at most 100, what one bulk get reads."""
+
+
+def index_key(shard: int) -> str:
+    return f"i:{shard:02x}"
+
+
+INDEX_KEYS = tuple(index_key(n) for n in range(INDEX_SHARDS))
+
+
+def index_shard(customer: str) -> int:
+    """The index record holding ``customer``'s digest (stable across runs and versions)."""
+    return int(hashlib.sha256(customer.encode()).hexdigest()[:8], 16) % INDEX_SHARDS
 
 
 def script_key(name: str) -> str:
@@ -140,24 +159,38 @@ def build_records(
     return out
 
 
-def index_value(digests: Mapping[str, str]) -> bytes:
-    """The ``i:index`` record: one digest per customer."""
-    return _value({"v": RECORD_VERSION, "customers": dict(sorted(digests.items()))}).encode()
+def index_shards(digests: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """The index records' contents, by key: every shard, empty ones too."""
+    shards: dict[str, dict[str, str]] = {key: {} for key in INDEX_KEYS}
+    for customer in sorted(digests):
+        shards[index_key(index_shard(customer))][customer] = digests[customer]
+    return shards
 
 
-def parse_index(raw: bytes | None) -> dict[str, str] | None:
-    """The digests of an ``i:index`` value; ``None`` when there is none. A value this
-    version cannot read counts as none, so the next apply rewrites every record."""
-    if raw is None:
+def index_value(customers: Mapping[str, str]) -> str:
+    """One index record: the digests of the customers of its shard."""
+    return _value({"v": RECORD_VERSION, "customers": dict(sorted(customers.items()))})
+
+
+def parse_index(values: Mapping[str, Any]) -> dict[str, str] | None:
+    """The digests the index records hold (``values``: parsed JSON by key, ``None`` for
+    an absent record); ``None`` when no record exists. A record this version cannot read
+    counts as empty, so the next apply rewrites its customers' records."""
+    if all(values.get(key) is None for key in INDEX_KEYS):
         return None
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-    customers = data.get("customers") if isinstance(data, dict) else None
-    if not isinstance(customers, dict) or data.get("v") != RECORD_VERSION:
-        return {}
-    return {str(k): str(v) for k, v in customers.items()}
+    out: dict[str, str] = {}
+    for key in INDEX_KEYS:
+        data = values.get(key)
+        if not isinstance(data, dict) or data.get("v") != RECORD_VERSION:
+            continue
+        customers = data.get("customers")
+        if not isinstance(customers, dict):
+            continue
+        for customer, digest in customers.items():
+            # A customer only counts in its own shard (a moved or forged entry does not).
+            if index_key(index_shard(str(customer))) == key:
+                out[str(customer)] = str(digest)
+    return out
 
 
 def record_keys(raw: bytes | None) -> frozenset[str]:

@@ -5,7 +5,8 @@
 Derived, like the dispatcher, from what the other kinds leave deployed (the inventory),
 by the same code as the manifest (``dispatcher.records``):
 
-* ``routing-index`` (one item, ``i:index``): a digest per customer. Read with one call;
+* ``routing-index`` (one item, the ``i:00``..``i:3f`` records): a digest per customer.
+  Read with one bulk get;
   written in its own last phase (``Phase.ROUTING_INDEX``), only when everything before
   succeeded, so it never vouches for a record that was not written. Its write also removes
   the records of customers the repository no longer declares (after the deletes).
@@ -25,13 +26,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from wfp_reconcile.change import Action, Change, FieldChange
-from wfp_reconcile.cloudflare.kv import kv_bulk_delete, kv_bulk_write, kv_get, kv_put
+from wfp_reconcile.cloudflare.kv import kv_bulk_delete, kv_bulk_get, kv_bulk_write, kv_get
 from wfp_reconcile.config.model import RoutingStore
 from wfp_reconcile.dispatcher.records import (
-    INDEX_KEY,
+    INDEX_KEYS,
     CustomerRecords,
     build_records,
     customer_key,
+    index_shards,
     index_value,
     parse_index,
     record_keys,
@@ -112,9 +114,13 @@ def _store(ctx: DesiredContext) -> RoutingStore | None:
     return dispatcher.routing_store if dispatcher.routing_data == "store" else None
 
 
+def _index_values(client: Any, namespace_id: str) -> dict[str, Any]:
+    return kv_bulk_get(client, namespace_id, INDEX_KEYS)
+
+
 def _read_index(session: ReadSession, namespace_id: str) -> dict[str, str] | None:
     def read() -> dict[str, str] | None:
-        return parse_index(kv_get(cast(Any, session.reader), namespace_id, INDEX_KEY))
+        return parse_index(_index_values(session.reader, namespace_id))
 
     return session.once(f"{_READ_KEY}:{namespace_id}", read)
 
@@ -192,14 +198,17 @@ class RoutingIndexKind(_RoutingBase):
         ]
 
     def cost(self, change: Change) -> int:
-        # The index, and one bulk delete when customers went away.
+        # The changed index records (one bulk write), and one bulk delete when customers
+        # went away.
         return 2 if any(f.field == "removed customers" for f in change.fields) else 1
 
     def visit(self, change: Change, target: ApplyTarget) -> None:
         item = cast(DesiredIndex, target.item(change))
         client, ns = target.client, item.namespace_id
-        # Re-read: what is stored now decides which customers' records to remove.
-        old = parse_index(kv_get(client, ns, INDEX_KEY)) or {}
+        # Re-read: what is stored now decides which customers' records to remove and which
+        # index records to rewrite.
+        stored = _index_values(client, ns)
+        old = parse_index(stored) or {}
         stale: set[str] = set()
         for customer in sorted(set(old) - set(item.digests)):
             own = customer_key(customer)
@@ -208,7 +217,13 @@ class RoutingIndexKind(_RoutingBase):
         stale -= item.wanted
         if stale:
             kv_bulk_delete(client, ns, sorted(stale))
-        kv_put(client, ns, INDEX_KEY, index_value(item.digests))
+        changed = []
+        for key, customers in index_shards(item.digests).items():
+            current = stored.get(key)
+            held = current.get("customers") if isinstance(current, dict) else None
+            if held != customers and (customers or current is not None):
+                changed.append((key, index_value(customers)))
+        kv_bulk_write(client, ns, changed)
 
     def owned(self, observed: Any, known_customers: frozenset[str]) -> Entry | None:
         return Entry(self.name, INDEX_ITEM, None, None, False)

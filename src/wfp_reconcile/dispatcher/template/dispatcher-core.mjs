@@ -303,6 +303,7 @@ export function forwardedRequest(request) {
 const STORE_RETRY_AFTER = "10";
 const STORE_CACHE_MAX = 20000;
 const RECORD_VERSION = 1;
+const INDEX_SHARDS = 64;
 
 export class RoutingUnavailable extends Error {}
 
@@ -483,8 +484,14 @@ export async function storeStatusData(manifest, store, env) {
       base.notice = "Routing data is kept in Workers KV; this list is the D1 mirror's.";
       return base;
     }
-    const index = await store.get(env, "i:index");
-    const ids = isObject(index) && isObject(index.customers) ? Object.keys(index.customers).sort() : [];
+    // The index is INDEX_SHARDS records, i:00 to i:3f (dispatcher/records.py).
+    const keys = Array.from({ length: INDEX_SHARDS }, (_, n) => "i:" + n.toString(16).padStart(2, "0"));
+    const shards = await Promise.all(keys.map((key) => store.get(env, key)));
+    const ids = [];
+    for (const shard of shards) {
+      if (isObject(shard) && isObject(shard.customers)) ids.push(...Object.keys(shard.customers));
+    }
+    ids.sort();
     for (const id of ids) base.customers[id] = { name: id, plan: "", suspended: false };
     base.notice =
       "Routing data is kept in Workers KV, one record per script: this page lists the " +
