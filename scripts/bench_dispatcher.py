@@ -45,15 +45,25 @@ from wfp_reconcile.bundle import ScriptUpload  # noqa: E402
 from wfp_reconcile.config import load_repo_dir  # noqa: E402
 from wfp_reconcile.config.model import (  # noqa: E402
     Customer,
+    Dispatcher,
     Limits,
     OutboundRef,
     OutboundWorker,
     Platform,
     PlatformRepo,
+    RoutingData,
+    RoutingStore,
     Script,
     Token,
 )
 from wfp_reconcile.dispatcher import MANIFEST_MODULE, build_dispatcher_upload  # noqa: E402
+from wfp_reconcile.dispatcher.records import (  # noqa: E402
+    build_records,
+    index_key,
+    index_shard,
+    index_shards,
+    index_value,
+)
 from wfp_reconcile.local.runtime import RuntimeSettings, ensure_installed, run_runtime  # noqa: E402
 from wfp_reconcile.local.runtime.devstack import (  # noqa: E402
     DevEvent,
@@ -196,13 +206,22 @@ def bench_startup(runs: int) -> dict[str, Any]:
     return out
 
 
-def _big_repo(scripts: int) -> PlatformRepo:
+def _big_repo(scripts: int, *, store: bool = False) -> PlatformRepo:
+    dispatcher = (
+        Dispatcher(
+            routing_data=RoutingData.STORE,
+            routing_store=RoutingStore(kv_namespace_id="b" * 32),
+        )
+        if store
+        else Dispatcher()
+    )
     platform = Platform(
         account_id="0" * 32,
         namespace="bench",
         compatibility_date="2026-01-01",
         outbound_workers={"egress": OutboundWorker(main_module="e.mjs", parameters=("tier",))},
         default_limits=Limits(cpu_ms=50, subrequests=50),
+        dispatcher=dispatcher,
     )
     customers = []
     per_customer = 10
@@ -309,23 +328,29 @@ def bench_fleet(sizes: list[int], requests: int, runs: int) -> list[dict[str, An
             cases.append(
                 {"label": str(scripts), "dir": str(directory), "probe": probe, "cold": cold}
             )
-            # The store design: one record per script (with its customer's routing data).
-            records = {
-                name: {"script": entry, "customer": data["customers"][entry["customer"]]}
-                for name, entry in data["scripts"].items()
-            }
+            # The store design (routing_data: store), as apply builds it: a Worker without
+            # per-script data, and one KV record per script, token and customer.
+            store_repo = _big_repo(scripts, store=True)
+            started = time.perf_counter()
+            store_upload = build_dispatcher_upload(store_repo, fingerprints, repo.commit)
+            store_build_s = time.perf_counter() - started
+            started = time.perf_counter()
+            records = build_records(store_repo, fingerprints, None)
+            records_s = time.perf_counter() - started
+            digests = {c: r.digest for c, r in records.items()}
+            shards = index_shards(digests)
+            changed = repo.customers[0].id
+            shard = index_key(index_shard(changed))
+            # One customer's change: its records (one bulk write) plus its index record.
+            one_customer = records[changed].size + len(shard) + len(index_value(shards[shard]))
+            worker = b"".join(m.content for m in store_upload.modules)
             kv_dir = Path(tmp) / f"kv{scripts}"
-            _write_upload(kv_dir, upload)
-            seeded = [probe, *cold]
+            _write_upload(kv_dir, store_upload)
+            values = {k: v for r in records.values() for k, v in r.records}
+            seeded = [f"s:{n}" for n in (probe, *cold)]
             (kv_dir / "records.jsonl").write_text(
-                "".join(json.dumps({"key": f"s:{n}", "value": records[n]}) + "\n" for n in seeded)
+                "".join(json.dumps({"key": k, "value": values[k]}) + "\n" for k in seeded)
             )
-            changed = repo.customers[0]
-            one_customer = sum(
-                len(json.dumps(records[n], separators=(",", ":"))) + len(n) + 2
-                for n in changed.scripts
-            )
-            template = sum(len(m.content) for m in upload.modules if m.name != MANIFEST_MODULE)
             rows.append(
                 {
                     "scripts": scripts,
@@ -333,9 +358,16 @@ def bench_fleet(sizes: list[int], requests: int, runs: int) -> list[dict[str, An
                     "customers": len(repo.customers),
                     "upload_per_change_bytes": one_customer,
                     "upload_per_change_gzip_bytes": None,
-                    "worker_bytes": template,
-                    "manifest_bytes": 0,
-                    "build_seconds": None,
+                    "worker_bytes": len(worker),
+                    "worker_gzip_bytes": len(gzip.compress(worker, 6)),
+                    "manifest_bytes": len(
+                        next(m.content for m in store_upload.modules if m.name == MANIFEST_MODULE)
+                    ),
+                    "records": len(values),
+                    "records_bytes": sum(r.size for r in records.values()),
+                    "index_shard_bytes": len(index_value(shards[shard])),
+                    "build_seconds": round(store_build_s, 4),
+                    "records_build_seconds": round(records_s, 3),
                 }
             )
             cases.append(
@@ -374,16 +406,18 @@ def bench_fleet(sizes: list[int], requests: int, runs: int) -> list[dict[str, An
 
 def print_fleet(rows: list[dict[str, Any]]) -> None:
     print(
-        "| design | scripts | customers | upload per change | Worker start in workerd "
-        "| routing data parse | first request | p50 | p99 | first request to another script |"
+        "| design | scripts | customers | upload per change | Worker size | Worker start in "
+        "workerd | routing data parse | first request | p50 | p99 | first request to another "
+        "script |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: (r["design"], r["scripts"])):
         gz = r["upload_per_change_gzip_bytes"]
         upload = f"{r['upload_per_change_bytes']:,} B" + (f" ({gz:,} gzip)" if gz else "")
         cold = r.get("cold_lookup_p50_ms")
+        size = r.get("worker_bytes") or r["upload_per_change_bytes"]
         print(
-            f"| {r['design']} | {r['scripts']:,} | {r['customers']:,} | {upload} "
+            f"| {r['design']} | {r['scripts']:,} | {r['customers']:,} | {upload} | {size:,} B "
             f"| {r['start_ms']} ms | {r['parse_ms']} ms | {r['first_request_ms']} ms "
             f"| {r['p50_ms']} ms | {r['p99_ms']} ms | {cold if cold is not None else '-'} ms |"
         )

@@ -44,13 +44,13 @@ export default {
 };
 `;
 
-// The store design: no manifest in the bundle; one record per script in KV (script entry
-// plus its customer), read on a cache miss and kept in the isolate for CACHE_MS. The same
-// dispatcher-core handles the request, given a manifest of just that script.
+// The store design (routing_data: store): the generated Worker as uploaded, whose small
+// manifest names the KV binding; one record per script in miniflare's KV (the ones the
+// run asks for), read on a cache miss and kept in the isolate for the record TTL.
 const KV_ENTRY = `
-import { createDispatcher } from "./dispatcher-core.mjs";
-const CACHE_MS = 30000;
-const cache = new Map();
+import dispatcher from "./dispatcher.mjs";
+import manifestText from "./wfp-manifest.json";
+import { parseManifest } from "./dispatcher-core.mjs";
 const worker = { fetch: async () => new Response("ok") };
 const namespace = {
   get(name, args, options) {
@@ -58,32 +58,18 @@ const namespace = {
     return worker;
   },
 };
-const envProxy = new Proxy({}, { get: (_, key) => (String(key).startsWith("DISPATCHER") ? namespace : undefined) });
-const ROUTING = { mode: "path", domain: null };
-async function record(env, name) {
-  const hit = cache.get(name);
-  if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
-  const value = await env.ROUTES.get("s:" + name, "json");
-  cache.set(name, { at: Date.now(), value });
-  return value;
-}
 export default {
-  async fetch(request, env) {
+  fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/__bench/noop") return new Response("0");
-    if (url.pathname === "/__bench/parse") return new Response("0");
-    const name = url.pathname.split("/")[1] || "";
-    const rec = await record(env, name);
-    if (rec === null) {
-      // Fail closed: without its record a script never runs.
-      return new Response(JSON.stringify({ error: "unavailable" }), { status: 503 });
+    if (url.pathname === "/__bench/parse") {
+      return new Response(String(Object.keys(parseManifest(manifestText)).length));
     }
-    const manifest = {
-      version: 1, commit: null, namespace: "bench", routing: ROUTING, admin_token_sha256: null,
-      customers: { [rec.script.customer]: rec.customer },
-      scripts: { [name]: rec.script },
-    };
-    return createDispatcher(manifest).fetch(request, envProxy);
+    return dispatcher.fetch(request, {
+      DISPATCHER: namespace,
+      DISPATCHER_EGRESS: namespace,
+      ROUTES: env.ROUTES,
+    });
   },
 };
 `;
@@ -92,8 +78,10 @@ function kvModulesOf(dir) {
   const js = (name) => ({ type: "ESModule", path: path.join(dir, name), contents: readFileSync(path.join(dir, name), "utf8") });
   return [
     { type: "ESModule", path: path.join(dir, "bench-kv-entry.mjs"), contents: KV_ENTRY },
+    js("dispatcher.mjs"),
     js("dispatcher-core.mjs"),
     js("status-page.mjs"),
+    { type: "Text", path: path.join(dir, "wfp-manifest.json"), contents: readFileSync(path.join(dir, "wfp-manifest.json"), "utf8") },
   ];
 }
 
@@ -131,7 +119,7 @@ async function start(c) {
     const lines = readFileSync(path.join(c.dir, "records.jsonl"), "utf8").split("\n").filter(Boolean);
     for (const line of lines) {
       const { key, value } = JSON.parse(line);
-      await store.put(key, JSON.stringify(value));
+      await store.put(key, typeof value === "string" ? value : JSON.stringify(value));
     }
   }
   return { mf, url, ms };

@@ -85,3 +85,28 @@ def test_store_mode_upload_has_no_per_script_data_and_binds_the_namespace() -> N
     # Constant size: a fleet ten times larger uploads the same bytes.
     bigger = {**FPS, **{f"s{i}": "f" for i in range(100)}}
     assert build_dispatcher_upload(repo, bigger, "c0ffee") == upload
+
+
+def test_a_store_mode_plan_never_builds_the_full_manifest(monkeypatch) -> None:
+    from wfp_reconcile.dispatcher import manifest, upload
+    from wfp_reconcile.kinds.dispatcher import DispatcherKind
+    from wfp_reconcile.kinds.protocol import DesiredContext
+    from wfp_reconcile.kinds.routing import RoutingIndexKind, RoutingKind
+    from wfp_reconcile.outcome import Entry, Inventory
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the store mode built the fleet's manifest")
+
+    monkeypatch.setattr(upload, "build_manifest", refuse)
+    monkeypatch.setattr(manifest, "build_manifest", refuse)
+    store = RoutingStore(kv_namespace_id="ab" * 16)
+    repo = make_repo(dispatcher=Dispatcher(routing_data=RoutingData.STORE, routing_store=store))
+    owners = {"alpha": "acme", "zeta": "acme", "hello": "basic"}
+    inventory = Inventory(
+        {"script": {n: Entry("script", n, c, FPS[n], True) for n, c in owners.items()}}
+    )
+    built: dict[str, tuple[object, ...]] = {}
+    for kind in (DispatcherKind(), RoutingIndexKind(), RoutingKind()):
+        built[kind.name] = tuple(kind.desired(DesiredContext(repo, built, inventory)))
+    assert len(built["dispatcher"]) == 1
+    assert {i.name for i in built["routing"]} == {"acme", "basic"}
