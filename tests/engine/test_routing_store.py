@@ -191,3 +191,20 @@ def test_a_failed_record_write_leaves_the_index_so_the_next_run_converges(
 class _Store:
     class routing_store:  # noqa: N801 (the shape of config.model.Dispatcher)
         kv_namespace_id = KV_ID
+
+
+def test_a_saved_plan_applies_the_same_records_and_goes_stale_when_they_change(
+    store_repo, cf, run, tmp_path
+):
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "--repo", str(store_repo.root), "--out", str(plan_file))[0] == 0
+    code, out, err = run("apply", str(plan_file), "--repo", str(store_repo.root))
+    assert code == 0, out + err
+    assert set(_index(cf)) == {"acme", "beta"}
+    store_repo.edit_customer("beta", limits={"cpu_ms": 9})
+    assert run("plan", "--repo", str(store_repo.root), "--out", str(plan_file))[0] == 0
+    # Someone else's apply rewrote the index in between: the saved plan is stale.
+    key = index_key(index_shard("acme"))
+    cf.state.store.kv_put(ACCOUNT, KV_ID, [(key, b'{"v":1,"customers":{}}', None, None)])
+    code, out, err = run("apply", str(plan_file), "--repo", str(store_repo.root))
+    assert code == 1 and "changed since the plan" in err, out + err
