@@ -208,3 +208,10 @@ def test_a_saved_plan_applies_the_same_records_and_goes_stale_when_they_change(
     cf.state.store.kv_put(ACCOUNT, KV_ID, [(key, b'{"v":1,"customers":{}}', None, None)])
     code, out, err = run("apply", str(plan_file), "--repo", str(store_repo.root))
     assert code == 1 and "changed since the plan" in err, out + err
+
+
+def test_a_missing_kv_namespace_is_named_in_one_error(store_repo, cf, run):
+    cf.state.store.delete_kv(ACCOUNT, KV_ID)
+    code, out, err = run("plan", "--repo", str(store_repo.root))
+    assert code == 1
+    assert f"kv_namespace_id {KV_ID} names no Workers KV namespace" in err, err

@@ -34,6 +34,7 @@ __all__ = [
     "BULK_GET_LIMIT",
     "BULK_LIMIT",
     "KEY_NOT_FOUND",
+    "NAMESPACE_NOT_FOUND",
     "create_kv_namespace",
     "kv_bulk_delete",
     "kv_bulk_get",
@@ -50,6 +51,8 @@ BULK_LIMIT = 10_000
 """Pairs (or keys) per bulk request, Cloudflare's limit."""
 KEY_NOT_FOUND = 10009
 """Cloudflare's code for ``GET .../values/{key}`` of a key that does not exist."""
+NAMESPACE_NOT_FOUND = 10013
+"""Cloudflare's code for a KV namespace id the account does not have."""
 
 
 def _ns(client: CloudflareClient, namespace_id: str) -> str:

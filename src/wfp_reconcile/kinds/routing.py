@@ -26,7 +26,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from wfp_reconcile.change import Action, Change, FieldChange
-from wfp_reconcile.cloudflare.kv import kv_bulk_delete, kv_bulk_get, kv_bulk_write, kv_get
+from wfp_reconcile.cloudflare.kv import (
+    NAMESPACE_NOT_FOUND,
+    kv_bulk_delete,
+    kv_bulk_get,
+    kv_bulk_write,
+    kv_get,
+)
 from wfp_reconcile.config.model import RoutingStore
 from wfp_reconcile.dispatcher.records import (
     INDEX_KEYS,
@@ -38,6 +44,7 @@ from wfp_reconcile.dispatcher.records import (
     parse_index,
     record_keys,
 )
+from wfp_reconcile.errors import NotFoundError
 from wfp_reconcile.outcome import Entry
 
 from .dispatcher import routed_fingerprints
@@ -115,7 +122,20 @@ def _store(ctx: DesiredContext) -> RoutingStore | None:
 
 
 def _index_values(client: Any, namespace_id: str) -> dict[str, Any]:
-    return kv_bulk_get(client, namespace_id, INDEX_KEYS)
+    try:
+        return kv_bulk_get(client, namespace_id, INDEX_KEYS)
+    except NotFoundError as exc:
+        if NAMESPACE_NOT_FOUND not in exc.codes:
+            raise
+        raise NotFoundError(
+            f"dispatcher.routing_store.kv_namespace_id {namespace_id} names no Workers KV "
+            "namespace of this account; create one (`wrangler kv namespace create routes`) "
+            "and put its id in platform.yaml.",
+            status=exc.status,
+            codes=exc.codes,
+            method=exc.method,
+            path=exc.path,
+        ) from exc
 
 
 def _read_index(session: ReadSession, namespace_id: str) -> dict[str, str] | None:
