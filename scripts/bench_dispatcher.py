@@ -64,6 +64,9 @@ from wfp_reconcile.dispatcher.records import (  # noqa: E402
     index_shards,
     index_value,
 )
+from wfp_reconcile.kinds.dispatcher import DispatcherKind  # noqa: E402
+from wfp_reconcile.kinds.protocol import DesiredContext  # noqa: E402
+from wfp_reconcile.kinds.routing import RoutingIndexKind, RoutingKind  # noqa: E402
 from wfp_reconcile.local.runtime import RuntimeSettings, ensure_installed, run_runtime  # noqa: E402
 from wfp_reconcile.local.runtime.devstack import (  # noqa: E402
     DevEvent,
@@ -71,6 +74,7 @@ from wfp_reconcile.local.runtime.devstack import (  # noqa: E402
     DevStack,
     apply_with_engine,
 )
+from wfp_reconcile.outcome import Entry, Inventory  # noqa: E402
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -282,6 +286,25 @@ def bench_bundle(scripts: int) -> dict[str, Any]:
     }
 
 
+def _derive_seconds(repo: PlatformRepo, fingerprints: dict[str, str]) -> float:
+    """What a plan spends deriving the routing data (the dispatcher and, in the store mode,
+    the records) from an inventory of every script: the plan-side cost of each design."""
+    inventory = Inventory(
+        {
+            "script": {
+                name: Entry("script", name, c.id, fingerprints[name], True)
+                for c in repo.customers
+                for name in c.scripts
+            }
+        }
+    )
+    built: dict[str, tuple[Any, ...]] = {}
+    started = time.perf_counter()
+    for kind in (DispatcherKind(), RoutingIndexKind(), RoutingKind()):
+        built[kind.name] = tuple(kind.desired(DesiredContext(repo, built, inventory)))
+    return round(time.perf_counter() - started, 3)
+
+
 def _write_upload(directory: Path, upload: ScriptUpload) -> None:
     directory.mkdir(parents=True)
     for module in upload.modules:
@@ -318,6 +341,7 @@ def bench_fleet(sizes: list[int], requests: int, runs: int) -> list[dict[str, An
                     "upload_per_change_gzip_bytes": len(gzip.compress(everything, 6)),
                     "manifest_bytes": len(manifest),
                     "build_seconds": round(build_s, 3),
+                    "derive_seconds": _derive_seconds(repo, fingerprints),
                 }
             )
             probe = f"{repo.customers[0].id}-script-0"
@@ -368,6 +392,7 @@ def bench_fleet(sizes: list[int], requests: int, runs: int) -> list[dict[str, An
                     "index_shard_bytes": len(index_value(shards[shard])),
                     "build_seconds": round(store_build_s, 4),
                     "records_build_seconds": round(records_s, 3),
+                    "derive_seconds": _derive_seconds(store_repo, fingerprints),
                 }
             )
             cases.append(
