@@ -1,10 +1,10 @@
 """Executes a plan through the client, in phases, one visitor method per action.
 
 Phases run in order: tail Workers (scripts and the dispatcher name them as
-``tail_consumers``), outbound Workers, customer scripts, the dispatcher, then deletes
-last, so that nothing is ever routed to code that is not there yet and nothing is
-removed before its replacement is live. Within a phase operations run
-concurrently; one failure does not stop the others. Every operation is
+``tail_consumers``), outbound Workers, customer scripts, the dispatcher, then deletes,
+so that nothing is ever routed to code that is not there yet and nothing is removed
+before its replacement is live; the D1 mirror last, recording what is live. Within a
+phase operations run concurrently; one failure does not stop the others. Every operation is
 idempotent, so running again after a fault converges.
 """
 
@@ -124,11 +124,19 @@ class PlanApplier:
         *,
         on_event: Callable[[ApplyEvent], None] | None = None,
         secret_keys: SecretKeys | None = None,
+        rederive: Callable[[frozenset[tuple[str, str]]], DesiredState] | None = None,
     ) -> None:
+        """``rederive`` builds the derived kinds again from the inventory the apply
+        leaves when the given ``(kind, name)`` changes were not carried out; it is called
+        before a phase of derived kinds (the D1 mirror) that runs after a failure."""
         self.client = client
-        self.desired = desired
         self.on_event = on_event
         self._secret_keys = secret_keys or SecretKeys()
+        self._rederive = rederive
+        self._use(desired)
+
+    def _use(self, desired: DesiredState) -> None:
+        self.desired = desired
         self._by_key: dict[tuple[str, str], object] = {
             (k, item.name): item for k in desired.items for item in desired.items[k]
         }
@@ -152,6 +160,9 @@ class PlanApplier:
                     if self.on_event:
                         self.on_event(ApplyEvent(phase, result, done, total))
                 continue
+            missed = frozenset((r.change.kind, r.change.name) for r in results if not r.ok)
+            if missed and self._rederive and any(kind(c.kind).derived for c in items):
+                self._use(self._rederive(missed))
             outcomes = self.client.map_concurrent(self._run, items)
             for change, outcome in zip(items, outcomes, strict=True):
                 if isinstance(outcome, OperationResult):

@@ -67,6 +67,8 @@ class DesiredState:
     declared: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
     """Every name declared in each name space (``Kind.space``), whatever the scope: a
     script that moved to a customer outside the scope must not look undeclared."""
+    scope: frozenset[str] = frozenset()
+    """The --customer scope the items were built for (every customer when empty)."""
 
     @classmethod
     def of_workers(
@@ -156,7 +158,7 @@ def build_desired(
     built: dict[str, tuple[Any, ...]] = {}
     declared: dict[str, frozenset[str]] = {}
     for kind in kinds():
-        items = tuple(kind.desired(DesiredContext(repo, built, inventory)))
+        items = tuple(kind.desired(DesiredContext(repo, built, inventory, scope)))
         built[kind.name] = items
         declared[kind.space] = declared.get(kind.space, frozenset()) | {i.name for i in items}
     return DesiredState(
@@ -168,6 +170,7 @@ def build_desired(
             for name, items in built.items()
         },
         declared=declared,
+        scope=scope,
     )
 
 
@@ -177,6 +180,6 @@ def derive(desired: DesiredState, repo: PlatformRepo, inventory: Inventory) -> D
     items = dict(desired.items)
     for kind in kinds():
         if kind.derived:
-            ctx = DesiredContext(repo, items, inventory)
+            ctx = DesiredContext(repo, items, inventory, desired.scope)
             items[kind.name] = tuple(kind.desired(ctx))
     return dataclasses.replace(desired, items=items)

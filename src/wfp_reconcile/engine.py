@@ -17,16 +17,15 @@ from wfp_reconcile.assets.plan import describe_assets
 from wfp_reconcile.cloudflare import CloudflareClient
 from wfp_reconcile.cloudflare.assets import get_script_content_typed
 from wfp_reconcile.config.model import PlatformRepo
-from wfp_reconcile.d1mirror import MirrorResult, plan_mirror, sync_mirror
 from wfp_reconcile.desired import DesiredState, build_desired, derive
 from wfp_reconcile.details import merge_details
 from wfp_reconcile.diff import Action, Change, FieldChange, compute_diff
-from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError, WfpError
+from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError
 from wfp_reconcile.kinds import Inventory, after_apply, kind, kinds
 from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
 from wfp_reconcile.secrets.delivery import SecretKeys
 
-__all__ = ["PlannedRun", "ReconcileResult", "apply_plan", "plan_repo"]
+__all__ = ["PlannedRun", "apply_plan", "plan_repo"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,18 +35,6 @@ class PlannedRun:
     plan: Plan
     desired: DesiredState
     actual: ActualState
-
-
-@dataclasses.dataclass(frozen=True)
-class ReconcileResult(ApplyResult):
-    """An apply's operations, what is deployed and ours afterwards, and what the D1 mirror
-    did (``None`` without a database)."""
-
-    mirror: MirrorResult | None = None
-
-    @property
-    def ok(self) -> bool:
-        return super().ok and (self.mirror is None or self.mirror.ok)
 
 
 def _check_scope(repo: PlatformRepo, customers: Collection[str]) -> None:
@@ -156,7 +143,7 @@ def plan_repo(
         adopt: Names of unmanaged scripts to take over; when given, the plan holds only
             those take-overs.
         describe: Also read what only explains the plan to people: the settings of
-            updated scripts and the D1 mirror's row counts.
+            updated scripts and the files of changed asset sites.
 
     Returns:
         The plan and the states it was computed from.
@@ -194,20 +181,8 @@ def plan_repo(
         )
         detail_calls += asset_reads
     settings = client.settings
-    created_at = now_utc()
-    mirror = (
-        plan_mirror(
-            client,
-            repo,
-            outcome(repo, desired, actual, changes),
-            customers=customers,
-            now=created_at,
-        )
-        if repo.platform.d1 is not None and describe
-        else None
-    )
     plan = Plan(
-        created_at=created_at,
+        created_at=now_utc(),
         tool_version=__version__,
         account_id=repo.platform.account_id,
         namespace=desired.namespace,
@@ -229,7 +204,6 @@ def plan_repo(
         actual_count=len(actual.scripts),
         tags_from_list=actual.tags_from_list,
         create_namespace=not actual.namespace_exists,
-        d1=mirror,
     )
     plan = plan.sealed()
     # In memory only (never in a plan file): an apply right after planning uses the
@@ -264,8 +238,8 @@ def apply_plan(
             ``WFP_AGE_IDENTITY``/``WFP_AGE_IDENTITY_FILE``, read only when needed.
 
     Returns:
-        The operations' results, what is deployed and ours afterwards and, when
-        platform.yaml names a D1 database, what the mirror did (it runs last; see docs/d1.md).
+        The operations' results (the D1 mirror's among them, last; see docs/d1.md) and
+        what is deployed and ours afterwards.
 
     Raises:
         StalePlanError: The repository, commit or namespace changed since the plan.
@@ -296,8 +270,8 @@ def apply_plan(
     remembered = plan.remembered()
     if verify_state or remembered is None:
         adopted = [c.name for c in plan.changes if c.action is Action.ADOPT]
-        # Only the namespace's state and the changes matter here: skip the reads that
-        # only explain a plan (settings, D1 rows; the mirror is recomputed when it syncs).
+        # Only the state and the changes matter here: skip the reads that only explain a
+        # plan (settings, asset files); the D1 mirror's two reads are state.
         current = plan_repo(repo, client, customers=plan.customers, adopt=adopted, describe=False)
         desired, actual = current.desired, current.actual
         if desired.digest() != plan.desired_digest:
@@ -343,28 +317,19 @@ def apply_plan(
         recipients=repo.platform.secrets.recipients,
         demo_fallback=True,  # against the local emulator only (the example works as is)
     )
-    result = PlanApplier(client, desired, on_event=on_event, secret_keys=keys).apply(plan.changes)
+    planned = desired
+
+    def rederive(missed: Collection[tuple[str, str]]) -> DesiredState:
+        # The D1 mirror records what is live: after a failure, from the inventory with it.
+        stock = outcome(repo, planned, actual, plan.changes, failed=missed, derived=False)
+        return derive(planned, repo, stock)
+
+    applier = PlanApplier(client, desired, on_event=on_event, secret_keys=keys, rederive=rederive)
+    result = applier.apply(plan.changes)
     missed = {(r.change.kind, r.change.name) for r in result.results if not r.ok}
     inventory = outcome(repo, desired, actual, plan.changes, failed=missed)
-    return ReconcileResult(
-        result.results,
-        inventory=inventory,
-        mirror=_mirror(plan, repo, client, inventory),
-    )
+    return ApplyResult(result.results, inventory=inventory)
 
 
 def _change_keys(changes: Sequence[Change]) -> list[tuple[str, str, str]]:
     return sorted((c.action.value, c.kind, c.name) for c in changes)
-
-
-def _mirror(
-    plan: Plan, repo: PlatformRepo, client: CloudflareClient, inventory: Inventory
-) -> MirrorResult | None:
-    # Last, after deletes: deployed_scripts must record what is live now, so it runs
-    # even when some operations failed (their rows are kept as they were).
-    if repo.platform.d1 is None:
-        return None
-    try:
-        return sync_mirror(client, repo, inventory, customers=plan.customers, now=now_utc())
-    except WfpError as exc:
-        return MirrorResult(migrations_applied=(), tables={}, write_requests=0, error=exc.message)

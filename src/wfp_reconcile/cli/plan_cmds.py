@@ -125,11 +125,6 @@ def _progress(total: int) -> Iterator[Callable[[ApplyEvent], None]]:
 
 def _finish(result: ApplyResult) -> int:
     click.echo(render_apply_result(result))
-    if not result.ok and not result.failed:
-        raise ApplyFailedError(
-            "The namespace was applied but the D1 mirror could not be brought up to date; "
-            "run apply again to retry it."
-        )
     if not result.ok:
         raise ApplyFailedError(
             f"{len(result.failed)} of {len(result.results)} operations failed; "

@@ -46,6 +46,12 @@ class Phase(StrEnum):
     DISPATCHER = "dispatcher"
     DELETES = "deletes"
     """Every delete of every kind, once everything else is live."""
+    MIRROR_SCHEMA = "D1 schema"
+    """The D1 mirror's schema migrations: after the deletes, since the mirror records
+    what is live; runs even when an earlier phase failed."""
+    MIRROR_ROWS = "D1 rows"
+    """The D1 mirror's rows, once its schema is current; also runs after failures (the
+    failed items' rows are kept as they were)."""
 
 
 class DesiredItem(Protocol):
@@ -106,6 +112,10 @@ class DesiredContext:
     """What is deployed and ours after the apply of the other kinds' changes
     (``kinds.outcome.after_apply``); derived kinds (the dispatcher) are built from it.
     ``None``: assume every declared item is deployed as declared."""
+    customers: frozenset[str] = frozenset()
+    """The run's --customer scope (every customer when empty); the engine leaves out the
+    scoped-out customers' items, a kind whose items span customers (the D1 mirror's
+    tables) reads it."""
 
 
 class ReadSession:
@@ -133,9 +143,18 @@ class ReadSession:
         self.tags_from_list = True
         self._workers: Sequence[ScriptInfo] | None = None
         self._settings: dict[str, Mapping[str, Any]] = {}
+        self._shared: dict[str, Any] = {}
 
     def count(self, calls: int = 1) -> None:
         self.calls += calls
+
+    def once(self, key: str, read: Callable[[], _R]) -> _R:
+        """A read several kinds need (the D1 mirror's schema and rows), done once per
+        plan; ``read`` counts its own calls."""
+        if key not in self._shared:
+            self._shared[key] = read()
+        found: _R = self._shared[key]
+        return found
 
     def worker_settings(self, name: str) -> Mapping[str, Any]:
         """A regular Worker's settings, read at most once per plan."""
