@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from wfp_reconcile.apply import ApplyResult
 from wfp_reconcile.change import Action, Change
-from wfp_reconcile.kinds import kind
+from wfp_reconcile.kinds import kind, kinds
 from wfp_reconcile.outcome import Inventory
 from wfp_reconcile.plan import Plan
 from wfp_reconcile.worker import WorkerKind
@@ -44,8 +44,17 @@ def _group_key(change: Change) -> str:
     return kind(change.kind).group(change)
 
 
+def _order(change: Change) -> tuple[int, str, int, str]:
+    # The platform first, then customer by customer, then the rest (the D1 mirror, applied
+    # last), that rest in apply order (its schema before its tables).
+    group = _group_key(change)
+    rank = 0 if group == "platform" else 1 if group.startswith("customer ") else 2
+    applied = [k.name for k in kinds()].index(change.kind) if rank == 2 else 0
+    return rank, group, applied, change.name
+
+
 def _grouped(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:
-    ordered = sorted(changes, key=lambda c: (_group_key(c) != "platform", _group_key(c), c.name))
+    ordered = sorted(changes, key=_order)
     return [(key, list(items)) for key, items in itertools.groupby(ordered, key=_group_key)]
 
 

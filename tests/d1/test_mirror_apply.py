@@ -31,7 +31,7 @@ def test_apply_writes_rows_that_match_the_repository_and_the_namespace(
     _seed(d1_repo)
     code, out, err = apply_repo()
     assert code == 0, err
-    assert "+ d1 schema (database platform-db)" in out
+    assert "+ d1 schema of database platform-db" in out
     assert "create d1_schema platform-db: ok" in err  # an operation of its own
 
     assert d1_repo.rows("SELECT id, name, plan, suspended FROM customers ORDER BY id") == [
@@ -145,14 +145,21 @@ def test_plan_formats_show_row_changes_per_table(d1_repo, run):
     args = ["plan", "--repo", str(d1_repo.root)]
     code, out, err = run(*args)
     assert code == 0, err
-    assert (
-        "+ d1 schema (database platform-db)\n"
+    # Its own section, last (it is applied last), the schema before the tables.
+    assert out.split("\n\n")[-2] == (
+        "D1 mirror:\n"
+        "  + d1 schema of database platform-db\n"
         "      migration 1: customers, tokens, script settings and deployed scripts\n"
         "      migration 2: indexes for per-customer lookups\n"
-    ) in out
-    assert "+ d1 table customers\n      rows: 2 to insert\n" in out
-    assert "+ d1 table customer_tokens\n      rows: 1 to insert\n" in out
-    assert "+ d1 table deployed_scripts\n      rows: 3 to insert\n" in out
+        "  + d1 table customer_tokens\n"
+        "      rows: 1 to insert\n"
+        "  + d1 table customers\n"
+        "      rows: 2 to insert\n"
+        "  + d1 table deployed_scripts\n"
+        "      rows: 3 to insert\n"
+        "  + d1 table script_settings\n"
+        "      rows: 3 to insert"
+    )
     # Scripts, egress and the dispatcher are 5 changes, the mirror 5 more; the cost
     # counts D1's two reads and its writes: 2 migrations, one request per table.
     assert "Plan: 10 to add, 0 to change, 0 to destroy." in out

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.cli_fixtures import point_cli_at, run  # noqa: F401 (the `run` fixture)
 
-from wfp_reconcile.cli import main
 from wfp_reconcile.local.emulator import FaultConfig
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
@@ -127,23 +127,10 @@ def cf(emulator, monkeypatch, list_mode):
 
     with_mode(FaultConfig())
     monkeypatch.setattr(emulator, "set_faults", with_mode)
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", emulator.api_token)
-    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", emulator.api_base)
-    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+    point_cli_at(monkeypatch, emulator, ACCOUNT)
     return emulator
 
 
-@pytest.fixture
-def run(capsys):
-    """Run the CLI in-process: (exit code, stdout, stderr)."""
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return invoke
-
-
 # After every successful CLI apply: dispatcher routes, D1 rows and the summary agree.
+
 from .outcome_check import outcome_invariant  # noqa: E402, F401

@@ -166,7 +166,7 @@ class _MirrorKind:
         return Entry(kind=self.name, name=item.name, customer=None, fingerprint=None, declared=True)
 
     def group(self, change: Change) -> str:
-        return "platform"
+        return "D1 mirror"
 
 
 class D1SchemaKind(_MirrorKind):
@@ -218,7 +218,7 @@ class D1SchemaKind(_MirrorKind):
         apply_migrations(db, database_id, schema, now=_now(), migrations=item.migrations)
 
     def label(self, change: Change) -> str:
-        return f"d1 schema (database {change.name})"
+        return f"d1 schema of database {change.name}"
 
 
 _COUNT = re.compile(r"(\d+) to (insert|update|delete)")
