@@ -82,6 +82,16 @@ class ObservedHostname:
         return self.info.custom_metadata.get(META_CUSTOMER)
 
 
+def marker(info: CustomHostnameInfo, management_tag: str) -> rules.Marker:
+    """The ownership marker in a hostname's ``custom_metadata`` (its tags, as it were)."""
+    meta = info.custom_metadata
+    return rules.Marker(
+        managed=meta.get(META_MANAGED) == management_tag,
+        namespace=meta.get(META_NAMESPACE),
+        customer=meta.get(META_CUSTOMER),
+    )
+
+
 def _status(info: CustomHostnameInfo) -> str:
     return f"{info.status} (certificate {info.ssl_status})"
 
@@ -139,10 +149,6 @@ class HostnameKind:
                 )
         return items
 
-    def _ours(self, info: CustomHostnameInfo, management_tag: str, namespace: str) -> bool:
-        meta = info.custom_metadata
-        return meta.get(META_MANAGED) == management_tag and meta.get(META_NAMESPACE) == namespace
-
     def read(self, session: ReadSession, wanted: Sequence[Any]) -> Mapping[str, ObservedHostname]:
         if self._settings is None:
             return {}
@@ -153,7 +159,7 @@ class HostnameKind:
         count = 0
         for info in api.list():
             count += 1
-            ours = self._ours(info, session.management_tag, session.namespace)
+            ours = marker(info, session.management_tag).ours(session.namespace)
             if ours or info.hostname in names:
                 found[info.hostname] = ObservedHostname(info.hostname, info, ours)
         session.count(max(1, -(-count // 50)))
@@ -165,23 +171,16 @@ class HostnameKind:
         self, desired: Sequence[Any], actual: Mapping[str, Any], ctx: DiffContext
     ) -> Sequence[Change]:
         items = cast(Sequence[DesiredHostname], desired)
-        observed = cast(Mapping[str, ObservedHostname], actual)
-        changes: list[Change] = []
-        for item in items:
-            if not rules.in_scope(item.customer, ctx.customers):
-                continue
-            change = self._diff_one(item, observed.get(item.name), ctx)
-            if change is not None:
-                changes.append(change)
-        declared = ctx.declared.get(self.space, frozenset())
-        for name in sorted(observed):
-            current = observed[name]
-            if name in declared or not current.ours:
-                continue
-            retired = rules.retire(self.name, name, current.customer, ctx, protected=False)
-            if retired is not None:
-                changes.append(retired)
-        return changes
+        return rules.diff_items(
+            [item for item in items if rules.in_scope(item.customer, ctx.customers)],
+            cast(Mapping[str, ObservedHostname], actual),
+            ctx.declared.get(self.space, frozenset()),
+            one=lambda item, seen: self._diff_one(item, seen, ctx),
+            ours=lambda seen: seen.ours,
+            retired=lambda seen: rules.retire(
+                self.name, seen.name, seen.customer, ctx, protected=False
+            ),
+        )
 
     def _diff_one(
         self, item: DesiredHostname, seen: ObservedHostname | None, ctx: DiffContext
@@ -278,17 +277,16 @@ class HostnameKind:
         tag, namespace = target.management_tag, target.namespace
         if change.action is Action.DELETE:
             api = self._api(target)
-            current = self._current(api, change.name)
-            if current is None:
-                return  # already gone (a re-run after a kill): the goal is reached
-            if not self._ours(current, tag, namespace) or (
-                current.custom_metadata.get(META_CUSTOMER) != change.customer
-            ):
-                raise PlanError(
-                    f"Refusing to delete hostname {change.name}: it is no longer this "
-                    "customer's (its custom_metadata changed since the plan). Make a new plan."
-                )
-            api.delete(current.id)
+            rules.delete_ours(
+                change,
+                current=lambda: self._current(api, change.name),
+                ours=lambda info: (
+                    marker(info, tag).ours(namespace)
+                    and marker(info, tag).customer == change.customer
+                ),
+                delete=lambda info: api.delete(info.id),
+                why="it is no longer this customer's (its custom_metadata changed since the plan)",
+            )
             return
         if change.action not in (Action.CREATE, Action.UPDATE, Action.ADOPT):
             raise PlanError(f"Unexpected action in plan: {change.action}")
@@ -299,17 +297,13 @@ class HostnameKind:
         if current is None:
             api.create(item.name, item.ssl(), metadata)
             return
-        if not self._ours(current, tag, namespace):
-            raise PlanError(
-                f"Refusing to change hostname {item.name}: it exists without this platform's "
-                "metadata. Make a new plan."
-            )
-        owner = current.custom_metadata.get(META_CUSTOMER)
-        if owner != item.customer and change.action is not Action.ADOPT:
-            raise PlanError(
-                f"Refusing to move hostname {item.name} from customer {owner}: only "
-                "`wfp-reconcile adopt` does that. Make a new plan."
-            )
+        seen = marker(current, tag)
+        rules.still_ours(change, seen.ours(namespace), "it exists without this platform's metadata")
+        rules.still_ours(
+            change,
+            seen.customer == item.customer or change.action is Action.ADOPT,
+            f"it is customer {seen.customer}'s, and only `wfp-reconcile adopt` moves it",
+        )
         ssl_changed = current.ssl_method != item.ssl()["method"] or (
             (item.ssl().get("settings") or {}).get("min_tls_version")
             not in (None, current.min_tls_version)
