@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+from tests.engine.outcome_check import check_mirror
+
 from wfp_reconcile.config import load_repo_dir
 from wfp_reconcile.desired import parse_fingerprint_tag
 from wfp_reconcile.engine import apply_plan, plan_repo
@@ -236,6 +238,7 @@ def test_a_failed_upload_keeps_its_old_row_while_the_rest_are_recorded(
     # The mirror ran after the failure (the dispatcher and deletes waited for it).
     ran = {r.change.name: r.ok for r in result.results if r.change.kind == "d1_table"}
     assert ran == {"deployed_scripts": True}
+    check_mirror(repo, emulator_client, result)  # the rows are the inventory, failure and all
     assert d1_repo.rows("SELECT * FROM deployed_scripts WHERE script = 'acme-web'") == old
     api = run.desired.script("acme-api")
     assert api is not None

@@ -261,7 +261,10 @@ class D1TableKind(_MirrorKind):
             scripts=tuple(e for e in live if not scope or e.customer in scope),
             commit=repo.commit,
         )
-        items = [
+        # Built again from an inventory (``desired.derive``), the repository's tables are
+        # the ones built before: only deployed_scripts follows the inventory.
+        before = [t for t in ctx.built.get(self.name, ()) if t.name != DEPLOYED_SCRIPTS.name]
+        items = before or [
             dataclasses.replace(base, name=name, rows=rows, scripts=(), commit=None)
             for name, rows in repo_rows(repo, customers=scope).items()
         ]
