@@ -24,12 +24,13 @@ from wfp_reconcile.cloudflare.client import CloudflareClient
 from wfp_reconcile.cloudflare.custom_hostnames import CustomHostnameInfo, CustomHostnames
 from wfp_reconcile.config.model import CustomHostnames as HostnameSettings
 from wfp_reconcile.errors import PlanError
-from wfp_reconcile.hostnames.reconcile import (
+from wfp_reconcile.hostnames.metadata import (
     META_CUSTOMER,
     META_MANAGED,
     META_NAMESPACE,
     META_SCRIPT,
     dns_records,
+    hostname_metadata,
     ssl_request,
 )
 from wfp_reconcile.outcome import Entry
@@ -116,7 +117,6 @@ class HostnameKind:
         # The protocol's read() and a delete's visit() get no repository; the zone comes
         # from the desired() of the same plan (or apply).
         self._settings: HostnameSettings | None = None
-        self._platform: tuple[str, str] = ("", "")
 
     # -- desired and actual ----------------------------------------------------------------
 
@@ -124,18 +124,12 @@ class HostnameKind:
         repo = ctx.repo
         p = repo.platform
         self._settings = p.custom_hostnames
-        self._platform = (p.management_tag, p.namespace)
         if p.custom_hostnames is None:
             return []
         items = []
         for customer in repo.customers:
             for hostname, script in sorted(customer.hostnames.items()):
-                meta = {
-                    META_MANAGED: p.management_tag,
-                    META_NAMESPACE: p.namespace,
-                    META_CUSTOMER: customer.id,
-                    META_SCRIPT: script,
-                }
+                meta = hostname_metadata(p, customer.id, script)
                 items.append(
                     DesiredHostname(
                         name=hostname,
