@@ -19,6 +19,7 @@ from typing import Protocol
 from wfp_reconcile.bundle import ScriptUpload
 from wfp_reconcile.change import Action, Change
 from wfp_reconcile.cloudflare import ScriptInfo
+from wfp_reconcile.config.model import Platform
 from wfp_reconcile.desired import DesiredState
 from wfp_reconcile.errors import PlanError, WfpError
 from wfp_reconcile.kinds import Inventory, Phase, kind
@@ -196,6 +197,10 @@ class PlanApplier:
     @property
     def management_tag(self) -> str:
         return self.desired.management_tag
+
+    @property
+    def platform(self) -> Platform | None:
+        return self.desired.platform
 
     @property
     def secret_keys(self) -> SecretKeys:

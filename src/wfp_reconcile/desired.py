@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wfp_reconcile.config.model import PlatformRepo
+from wfp_reconcile.config.model import Platform, PlatformRepo
 from wfp_reconcile.kinds import DesiredContext, Inventory, kinds
 from wfp_reconcile.kinds.regular import tail_worker_bindings
 from wfp_reconcile.kinds.rules import in_scope
@@ -69,6 +69,9 @@ class DesiredState:
     script that moved to a customer outside the scope must not look undeclared."""
     scope: frozenset[str] = frozenset()
     """The --customer scope the items were built for (every customer when empty)."""
+    platform: Platform | None = None
+    """platform.yaml, for a kind's reads and writes that need its settings (a zone id)
+    beyond its items (``ReadSession.platform``, ``ApplyTarget.platform``)."""
 
     @classmethod
     def of_workers(
@@ -171,6 +174,7 @@ def build_desired(
         },
         declared=declared,
         scope=scope,
+        platform=repo.platform,
     )
 
 

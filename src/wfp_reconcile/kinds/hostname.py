@@ -113,17 +113,11 @@ class HostnameKind:
     counted = False
     derived = False
 
-    def __init__(self) -> None:
-        # The protocol's read() and a delete's visit() get no repository; the zone comes
-        # from the desired() of the same plan (or apply).
-        self._settings: HostnameSettings | None = None
-
     # -- desired and actual ----------------------------------------------------------------
 
     def desired(self, ctx: DesiredContext) -> Sequence[DesiredHostname]:
         repo = ctx.repo
         p = repo.platform
-        self._settings = p.custom_hostnames
         if p.custom_hostnames is None:
             return []
         items = []
@@ -144,10 +138,11 @@ class HostnameKind:
         return items
 
     def read(self, session: ReadSession, wanted: Sequence[Any]) -> Mapping[str, ObservedHostname]:
-        if self._settings is None:
+        settings = session.platform.custom_hostnames if session.platform else None
+        if settings is None:
             return {}
         # The reader is the Cloudflare client; StateReader only types the script calls.
-        api = CustomHostnames(cast(CloudflareClient, session.reader), self._settings.zone_id)
+        api = CustomHostnames(cast(CloudflareClient, session.reader), settings.zone_id)
         names = {w.name for w in wanted}
         found: dict[str, ObservedHostname] = {}
         count = 0
@@ -256,7 +251,8 @@ class HostnameKind:
     # -- apply -----------------------------------------------------------------------------
 
     def _api(self, target: ApplyTarget, zone_id: str | None = None) -> CustomHostnames:
-        zone = zone_id or (self._settings.zone_id if self._settings else None)
+        settings = target.platform.custom_hostnames if target.platform else None
+        zone = zone_id or (settings.zone_id if settings else None)
         if zone is None:
             raise PlanError("custom_hostnames is not configured in platform.yaml.")
         return CustomHostnames(target.client, zone)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from wfp_reconcile.change import Change, FieldChange
 from wfp_reconcile.cloudflare import ScriptInfo
-from wfp_reconcile.config.model import PlatformRepo
+from wfp_reconcile.config.model import Platform, PlatformRepo
 from wfp_reconcile.errors import WfpError
 
 if TYPE_CHECKING:
@@ -130,8 +130,11 @@ class ReadSession:
         management_tag: str,
         declared: Mapping[str, frozenset[str]],
         wanted: Mapping[str, frozenset[str]] | None = None,
+        platform: Platform | None = None,
     ) -> None:
         self.reader = reader
+        self.platform = platform
+        """platform.yaml, for settings a kind reads with (``None`` in bare tests)."""
         self.namespace = namespace
         self.management_tag = management_tag
         self.declared = declared
@@ -200,6 +203,11 @@ class ApplyTarget(Protocol):
 
     @property
     def management_tag(self) -> str: ...
+
+    @property
+    def platform(self) -> Platform | None:
+        """platform.yaml, for settings a kind writes with (a zone id)."""
+        ...
 
     @property
     def secret_keys(self) -> Any:
