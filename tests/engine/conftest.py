@@ -113,10 +113,13 @@ def list_mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def cf(emulator, monkeypatch, list_mode):
+def cf(emulator, monkeypatch, list_mode, request):
     """The emulator in one list mode, with the CLI's environment pointing at it.
 
-    Faults a test sets keep the list mode unless the test sets those fields itself.
+    Faults a test sets keep the list mode unless the test sets those fields itself. In the
+    flat mode the platform also mirrors into a D1 database, so that the outcome check
+    (outcome_check.py) compares the mirror's rows with the routes and the summary on every
+    scenario of the suite.
     """
     mode = LIST_MODES[list_mode]
     set_faults = emulator.set_faults
@@ -128,7 +131,17 @@ def cf(emulator, monkeypatch, list_mode):
     with_mode(FaultConfig())
     monkeypatch.setattr(emulator, "set_faults", with_mode)
     point_cli_at(monkeypatch, emulator, ACCOUNT)
+    if list_mode == MIRRORED and "platform_repo" in request.fixturenames:
+        builder = request.getfixturevalue("platform_repo")
+        client = request.getfixturevalue("emulator_client")
+        database = client.create_d1_database("platform-db")["uuid"]
+        builder.platform["d1"] = {"name": "platform-db", "database_id": str(database)}
+        builder.write_platform()
     return emulator
+
+
+MIRRORED = "flat"
+"""The list mode whose platform has a D1 mirror."""
 
 
 # After every successful CLI apply: dispatcher routes, D1 rows and the summary agree.
