@@ -13,6 +13,7 @@ from wfp_reconcile.change import Action, Change
 from wfp_reconcile.kinds import kind, kinds
 from wfp_reconcile.outcome import Inventory
 from wfp_reconcile.plan import Plan
+from wfp_reconcile.preflight.render import summary_line as preflight_summary
 from wfp_reconcile.worker import WorkerKind
 
 __all__ = [
@@ -190,23 +191,51 @@ def render_plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     return text
 
 
+def _kept(change: Change) -> str:
+    # What a skipped upload leaves live (the dispatcher was derived accordingly).
+    if change.action is Action.CREATE:
+        return "not created, not routed"
+    if change.action is Action.ADOPT:
+        return "not adopted, left as it is"
+    return "the deployed version stays live"
+
+
 def render_apply_result(result: ApplyResult) -> str:
-    """What succeeded and what failed, ending in a one-line summary."""
+    """What succeeded, what was skipped and what failed, ending in a one-line summary."""
     lines = []
+    if result.preflight_note is not None:
+        lines.append(f"warning: {result.preflight_note}; uploads were sent unchecked.")
+    elif result.preflight is not None:
+        lines.append(preflight_summary(result.preflight))
+    for skipped in result.skipped:
+        change = skipped.change
+        lines.append(
+            f"skipped: {change.action.value} {kind(change.kind).label(change)} "
+            f"({_kept(change)}): {skipped.error}"
+        )
     for failed in result.failed:
         change = failed.change
         lines.append(
             f"failed: {change.action.value} {kind(change.kind).label(change)}: {failed.error}"
         )
     ok, bad, waiting = len(result.succeeded), len(result.failed), len(result.not_attempted)
+    held = len(result.skipped)
     if waiting:
         names = ", ".join(kind(r.change.kind).label(r.change) for r in result.not_attempted)
         lines.append(f"not attempted until the failures are fixed: {names}")
     if bad:
-        left = f", {waiting} not attempted" if waiting else ""
+        left = f", {held} skipped by pre-flight" if held else ""
+        left += f", {waiting} not attempted" if waiting else ""
         lines.append(
             f"Apply finished with failures: {ok} succeeded, {bad} failed{left}. "
             "Run apply again to retry; completed operations are not repeated."
+        )
+    elif held:
+        left = f", {waiting} not attempted" if waiting else ""
+        lines.append(
+            f"Apply finished with skipped uploads: {ok} succeeded, {held} skipped by "
+            f"pre-flight{left}. Fix the code named above and apply again; everything else "
+            "was applied."
         )
     else:
         lines.append(f"Apply complete: {ok} operations succeeded.")
