@@ -101,6 +101,7 @@ def read_actual(
         }
     session = ReadSession(
         reader,
+        platform=desired.platform,
         namespace=desired.namespace,
         management_tag=desired.management_tag,
         declared=declared,

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wfp_reconcile.config.model import PlatformRepo
+from wfp_reconcile.config.model import Platform, PlatformRepo
 from wfp_reconcile.kinds import DesiredContext, Inventory, kinds
 from wfp_reconcile.kinds.regular import tail_worker_bindings
 from wfp_reconcile.kinds.rules import in_scope
@@ -67,6 +67,11 @@ class DesiredState:
     declared: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
     """Every name declared in each name space (``Kind.space``), whatever the scope: a
     script that moved to a customer outside the scope must not look undeclared."""
+    scope: frozenset[str] = frozenset()
+    """The --customer scope the items were built for (every customer when empty)."""
+    platform: Platform | None = None
+    """platform.yaml, for a kind's reads and writes that need its settings (a zone id)
+    beyond its items (``ReadSession.platform``, ``ApplyTarget.platform``)."""
 
     @classmethod
     def of_workers(
@@ -156,7 +161,7 @@ def build_desired(
     built: dict[str, tuple[Any, ...]] = {}
     declared: dict[str, frozenset[str]] = {}
     for kind in kinds():
-        items = tuple(kind.desired(DesiredContext(repo, built, inventory)))
+        items = tuple(kind.desired(DesiredContext(repo, built, inventory, scope)))
         built[kind.name] = items
         declared[kind.space] = declared.get(kind.space, frozenset()) | {i.name for i in items}
     return DesiredState(
@@ -168,6 +173,8 @@ def build_desired(
             for name, items in built.items()
         },
         declared=declared,
+        scope=scope,
+        platform=repo.platform,
     )
 
 
@@ -177,6 +184,6 @@ def derive(desired: DesiredState, repo: PlatformRepo, inventory: Inventory) -> D
     items = dict(desired.items)
     for kind in kinds():
         if kind.derived:
-            ctx = DesiredContext(repo, items, inventory)
+            ctx = DesiredContext(repo, items, inventory, desired.scope)
             items[kind.name] = tuple(kind.desired(ctx))
     return dataclasses.replace(desired, items=items)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from wfp_reconcile.change import Action, Change
-from wfp_reconcile.d1mirror.models import MirrorPlan
 from wfp_reconcile.errors import PlanError, UnsafePlanError
 from wfp_reconcile.kinds import kind
 
@@ -37,8 +36,10 @@ __all__ = [
     "save_plan",
 ]
 
-PLAN_FORMAT_VERSION = 2
-"""2: changes of any registered kind, digests over all kinds."""
+PLAN_FORMAT_VERSION = 3
+"""2: changes of any registered kind, digests over all kinds. 3: the D1 mirror's
+migrations and rows are changes of the kinds ``d1_schema`` and ``d1_table`` (no ``d1``
+section); a version 2 file is refused by ``load_plan``."""
 
 
 class Summary(BaseModel):
@@ -140,8 +141,6 @@ class Plan(BaseModel):
     tags_from_list: bool
     create_namespace: bool = False
     """The dispatch namespace does not exist yet; apply creates it first."""
-    d1: MirrorPlan | None = None
-    """Row changes of the D1 mirror, when platform.yaml names a database."""
     integrity: str = ""
     """SHA-256 over everything else in the plan, computed when it was made: a plan file
     whose content does not match is refused (``load_plan``)."""
@@ -166,8 +165,6 @@ class Plan(BaseModel):
 
     @property
     def has_changes(self) -> bool:
-        if self.d1 is not None and self.d1.has_changes:
-            return True
         return self.create_namespace or any(c.action.writes for c in self.changes)
 
     @property

@@ -10,11 +10,10 @@ from collections.abc import Iterable
 
 from wfp_reconcile.apply import ApplyResult
 from wfp_reconcile.change import Action, Change
-from wfp_reconcile.d1mirror import MirrorResult, TableCounts
-from wfp_reconcile.engine import ReconcileResult
-from wfp_reconcile.kinds import kind
+from wfp_reconcile.kinds import kind, kinds
 from wfp_reconcile.outcome import Inventory
 from wfp_reconcile.plan import Plan
+from wfp_reconcile.preflight.render import summary_line as preflight_summary
 from wfp_reconcile.worker import WorkerKind
 
 __all__ = [
@@ -46,8 +45,17 @@ def _group_key(change: Change) -> str:
     return kind(change.kind).group(change)
 
 
+def _order(change: Change) -> tuple[int, str, int, str]:
+    # The platform first, then customer by customer, then the rest (the D1 mirror, applied
+    # last), that rest in apply order (its schema before its tables).
+    group = _group_key(change)
+    rank = 0 if group == "platform" else 1 if group.startswith("customer ") else 2
+    applied = [k.name for k in kinds()].index(change.kind) if rank == 2 else 0
+    return rank, group, applied, change.name
+
+
 def _grouped(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:
-    ordered = sorted(changes, key=lambda c: (_group_key(c) != "platform", _group_key(c), c.name))
+    ordered = sorted(changes, key=_order)
     return [(key, list(items)) for key, items in itertools.groupby(ordered, key=_group_key)]
 
 
@@ -99,23 +107,6 @@ def cost_line(plan: Plan) -> str:
     return f"Cost: {read}; apply needs {e.write_calls} write calls, {seconds} at {rate}."
 
 
-def _counts(counts: TableCounts) -> str:
-    return f"+{counts.insert} ~{counts.update} -{counts.delete}"
-
-
-def d1_lines(plan: Plan) -> list[str]:
-    """The D1 mirror's part of a plan: pending migrations, then row changes per table."""
-    if plan.d1 is None:
-        return []
-    lines = []
-    pending = plan.d1.pending_migrations
-    if pending:
-        versions = ", ".join(str(v) for v in pending)
-        lines.append(f"d1 schema: {len(pending)} migration(s) to apply ({versions})")
-    lines += [f"d1 {table}: {_counts(counts)}" for table, counts in plan.d1.tables.items()]
-    return lines
-
-
 def render_plan_text(plan: Plan, *, color: bool = False) -> str:
     """A Terraform-like plan: ``+ ~ -`` grouped by customer, then the summary."""
 
@@ -139,10 +130,6 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
         for change in changes:
             lines.append("  " + paint(_describe(change), SYMBOLS[change.action]))
             lines.extend(f"      {detail}" for detail in _field_lines(change))
-        lines.append("")
-    if plan.d1 is not None:
-        lines.append(f"D1 mirror (database {plan.d1.database}):")
-        lines += [f"  {line}" for line in d1_lines(plan)]
         lines.append("")
     lines.append(summary_line(plan))
     lines.append(cost_line(plan))
@@ -187,9 +174,6 @@ def render_plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
             f"The dispatch namespace `{plan.namespace}` does not exist yet: apply creates it.",
             "",
         ]
-    if plan.d1 is not None:
-        head += [f"D1 mirror (database `{plan.d1.database}`):", "", "```", *d1_lines(plan), "```"]
-        head.append("")
     if not plan.changes and not plan.create_namespace:
         head.append("No changes. The namespace matches the repository.")
         return "\n".join(head) + "\n"
@@ -207,45 +191,51 @@ def render_plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     return text
 
 
-def _mirror_line(mirror: MirrorResult) -> str:
-    if mirror.error is not None:
-        return f"failed: D1 mirror: {mirror.error}"
-    changed = [f"{t} {_counts(c)}" for t, c in mirror.tables.items() if c.total]
-    migrated = (
-        f"schema migrations {', '.join(str(v) for v in mirror.migrations_applied)} applied; "
-        if mirror.migrations_applied
-        else ""
-    )
-    if not changed:
-        return f"D1 mirror: {migrated}rows already up to date."
-    return f"D1 mirror: {migrated}{', '.join(changed)} in {mirror.write_requests} write requests."
+def _kept(change: Change) -> str:
+    # What a skipped upload leaves live (the dispatcher was derived accordingly).
+    if change.action is Action.CREATE:
+        return "not created, not routed"
+    if change.action is Action.ADOPT:
+        return "not adopted, left as it is"
+    return "the deployed version stays live"
 
 
 def render_apply_result(result: ApplyResult) -> str:
-    """What succeeded and what failed, ending in a one-line summary."""
+    """What succeeded, what was skipped and what failed, ending in a one-line summary."""
     lines = []
-    mirror = result.mirror if isinstance(result, ReconcileResult) else None
-    if mirror is not None:
-        lines.append(_mirror_line(mirror))
+    if result.preflight_note is not None:
+        lines.append(f"warning: {result.preflight_note}; uploads were sent unchecked.")
+    elif result.preflight is not None:
+        lines.append(preflight_summary(result.preflight))
+    for skipped in result.skipped:
+        change = skipped.change
+        lines.append(
+            f"skipped: {change.action.value} {kind(change.kind).label(change)} "
+            f"({_kept(change)}): {skipped.error}"
+        )
     for failed in result.failed:
         change = failed.change
         lines.append(
             f"failed: {change.action.value} {kind(change.kind).label(change)}: {failed.error}"
         )
     ok, bad, waiting = len(result.succeeded), len(result.failed), len(result.not_attempted)
+    held = len(result.skipped)
     if waiting:
         names = ", ".join(kind(r.change.kind).label(r.change) for r in result.not_attempted)
         lines.append(f"not attempted until the failures are fixed: {names}")
-    if mirror is not None and not mirror.ok and not bad:
-        lines.append(
-            f"Apply finished with failures: {ok} operations succeeded but the D1 mirror "
-            "failed. Run apply again to retry it."
-        )
-    elif bad:
-        left = f", {waiting} not attempted" if waiting else ""
+    if bad:
+        left = f", {held} skipped by pre-flight" if held else ""
+        left += f", {waiting} not attempted" if waiting else ""
         lines.append(
             f"Apply finished with failures: {ok} succeeded, {bad} failed{left}. "
             "Run apply again to retry; completed operations are not repeated."
+        )
+    elif held:
+        left = f", {waiting} not attempted" if waiting else ""
+        lines.append(
+            f"Apply finished with skipped uploads: {ok} succeeded, {held} skipped by "
+            f"pre-flight{left}. Fix the code named above and apply again; everything else "
+            "was applied."
         )
     else:
         lines.append(f"Apply complete: {ok} operations succeeded.")
@@ -260,7 +250,8 @@ def inventory_line(inventory: Inventory) -> str:
     scripts = inventory.of(WorkerKind.SCRIPT.value)
     live = sum(1 for e in scripts.values() if e.declared)
     kept = len(scripts) - live
-    others = sum(len(inventory.of(k)) for k in inventory.entries if k != WorkerKind.SCRIPT.value)
+    platform = (WorkerKind.TAIL, WorkerKind.OUTBOUND, WorkerKind.DISPATCHER)
+    others = sum(len(inventory.of(k.value)) for k in platform)
     text = f"Deployed and ours: {live} customer scripts as declared"
     if kept:
         text += f", {kept} as an earlier apply left them"

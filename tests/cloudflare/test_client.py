@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from tests.cloudflare.fakes import ACCOUNT, BASE, NS_PATH, FakeTime, envelope
 
 from wfp_reconcile.bundle import Module, ScriptUpload
 from wfp_reconcile.cloudflare import ClientSettings, CloudflareClient
@@ -24,29 +25,7 @@ from wfp_reconcile.errors import (
 )
 from wfp_reconcile.local.emulator.formdata import parse_form_data
 
-BASE = "https://cf.test/client/v4"
-ACCOUNT = "acc0123"
 TOKEN = "cf-secret-token-abcdef0123456789"
-NS_PATH = f"{BASE}/accounts/{ACCOUNT}/workers/dispatch/namespaces/ns"
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
-
-
-def envelope(result: Any, **extra: Any) -> dict[str, Any]:
-    return {"success": True, "errors": [], "messages": [], "result": result, **extra}
 
 
 def failure(code: int, message: str) -> dict[str, Any]:

@@ -8,33 +8,11 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from tests.cloudflare.fakes import ACCOUNT, BASE, NS_PATH, FakeTime, envelope
 
 from wfp_reconcile.cloudflare import ClientSettings, CloudflareClient
 from wfp_reconcile.cloudflare.pacer import Pacer
 from wfp_reconcile.cloudflare.ratelimit import RateBudget, parse_ratelimit
-
-BASE = "https://cf.test/client/v4"
-ACCOUNT = "acc0123"
-NS_PATH = f"{BASE}/accounts/{ACCOUNT}/workers/dispatch/namespaces/ns"
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
-
-
-def envelope(result: Any) -> dict[str, Any]:
-    return {"success": True, "errors": [], "messages": [], "result": result}
 
 
 def headers(remaining: int, reset: float, quota: int = 1200, window: int = 300) -> dict[str, str]:

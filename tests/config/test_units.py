@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
+from typing import Annotated
 
 import pytest
 
 from wfp_reconcile.config import WorkTreeSource, load_repo_dir
-from wfp_reconcile.config.envvars import EnvError, expand
+from wfp_reconcile.config.envvars import ENV_FIELDS, EnvError, env_fields, expand
 from wfp_reconcile.config.files import read_module
+from wfp_reconcile.config.model import FROM_ENV, Model
 from wfp_reconcile.config.yamlread import Position, read_yaml
 
 
@@ -112,3 +114,22 @@ def test_limits_are_named_for_upload_metadata_or_for_the_runtime():
         "subRequests": 5,
     }
     assert Limits().given() == {}
+
+
+def test_the_fields_that_may_reference_variables_are_the_ones_the_model_marks():
+    assert ENV_FIELDS == (
+        ("account_id",),
+        ("namespace",),
+        ("d1", "database_id"),
+        ("custom_hostnames", "zone_id"),
+    )
+
+    class Inner(Model):
+        plain: str = ""
+        ref: Annotated[str, FROM_ENV] = ""
+
+    class Outer(Model):
+        top: Annotated[str, FROM_ENV] = ""
+        inner: Inner | None = None
+
+    assert list(env_fields(Outer)) == [("top",), ("inner", "ref")]

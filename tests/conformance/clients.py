@@ -9,8 +9,6 @@ Only loopback traffic ever leaves the installed clients in the tests.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import importlib.metadata
 import json
@@ -18,8 +16,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+
+# The runtime's installer lock: the two installs share the cache directory.
+from wfp_reconcile.local.runtime.install import install_lock
 
 HERE = Path(__file__).resolve().parent
 PACKAGE_FILES = ("package.json", "package-lock.json")
@@ -74,17 +74,6 @@ def python_missing() -> list[str]:
     return missing
 
 
-@contextlib.contextmanager
-def _lock(root: Path) -> Iterator[None]:
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / ".install.lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def install() -> None:
     missing = python_missing()
     if missing:
@@ -96,7 +85,7 @@ def install() -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise SystemExit("install-conformance: npm is not installed.")
-    with _lock(target.parent):
+    with install_lock(target.parent):
         if npm_installed(target):
             return
         staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")

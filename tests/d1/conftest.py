@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.cli_fixtures import point_cli_at, run  # noqa: F401 (the `run` fixture)
 
-from wfp_reconcile.cli import main
 from wfp_reconcile.cloudflare import CloudflareClient
 from wfp_reconcile.local.emulator import EmulatorServer
 
@@ -72,20 +72,8 @@ class D1Repo:
 
 @pytest.fixture
 def cf(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", emulator.api_token)
-    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", emulator.api_base)
-    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+    point_cli_at(monkeypatch, emulator, ACCOUNT)
     return emulator
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
-    def invoke(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return invoke
 
 
 @pytest.fixture
@@ -123,7 +111,8 @@ def d1_repo(tmp_path: Path, cf: EmulatorServer, emulator_client: CloudflareClien
 
 @pytest.fixture
 def apply_repo(
-    run: Callable[..., tuple[int, str, str]], d1_repo: D1Repo
+    run: Callable[..., tuple[int, str, str]],  # noqa: F811 (the fixture imported above)
+    d1_repo: D1Repo,
 ) -> Iterator[Callable[..., tuple[int, str, str]]]:
     def apply(*extra: str) -> tuple[int, str, str]:
         return run("apply", "--repo", str(d1_repo.root), "--auto-approve", *extra)

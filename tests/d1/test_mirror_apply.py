@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 
+from tests.engine.outcome_check import check_mirror
+
 from wfp_reconcile.config import load_repo_dir
 from wfp_reconcile.desired import parse_fingerprint_tag
-from wfp_reconcile.engine import ReconcileResult, apply_plan, plan_repo
+from wfp_reconcile.engine import apply_plan, plan_repo
 from wfp_reconcile.local.emulator import FaultConfig
 
 from .conftest import D1Repo
@@ -31,7 +33,8 @@ def test_apply_writes_rows_that_match_the_repository_and_the_namespace(
     _seed(d1_repo)
     code, out, err = apply_repo()
     assert code == 0, err
-    assert "D1 mirror: schema migrations 1, 2 applied;" in out
+    assert "+ d1 schema of database platform-db" in out
+    assert "create d1_schema platform-db: ok" in err  # an operation of its own
 
     assert d1_repo.rows("SELECT id, name, plan, suspended FROM customers ORDER BY id") == [
         ("acme", "Acme", "basic", 0),
@@ -71,7 +74,8 @@ def test_a_second_apply_changes_nothing_and_writes_nothing(d1_repo, apply_repo, 
 
     code, out, err = run("plan", "--repo", str(d1_repo.root), "--detailed-exitcode")
     assert code == 0, err
-    assert "d1 customers: +0 ~0 -0" in out
+    assert "d1 " not in out and "No changes." in out
+    assert "Cost: 4 read calls;" in out  # the namespace, the account's Workers, D1 twice
     code, out, err = apply_repo()
     assert code == 0, err
     assert "No changes." in out
@@ -88,8 +92,9 @@ def test_an_apply_with_namespace_changes_rewrites_only_the_rows_that_differ(d1_r
 
     code, out, err = apply_repo()
     assert code == 0, err
-    assert "d1 deployed_scripts: +0 ~1 -0" in out
-    assert "D1 mirror: deployed_scripts +0 ~1 -0 in 1 write requests." in out
+    assert "~ d1 table deployed_scripts\n      rows: 1 to update" in out
+    assert "update d1_table deployed_scripts: ok" in err
+    assert "d1 table customers" not in out  # unchanged tables are not written
     after = {r[0]: r for r in d1_repo.rows("SELECT * FROM deployed_scripts")}
     assert after["acme-api"] == rows["acme-api"]  # same fingerprint: deployed_at kept
     assert after["globex-site"] == rows["globex-site"]
@@ -104,8 +109,8 @@ def test_removing_a_customer_removes_all_of_its_rows(d1_repo, apply_repo, run):
 
     code, out, err = run("plan", "--repo", str(d1_repo.root))
     assert code == 0, err
-    assert "d1 customers: +0 ~0 -1" in out
-    assert "d1 script_settings: +0 ~0 -2" in out
+    assert "~ d1 table customers\n      rows: 1 to delete" in out
+    assert "~ d1 table script_settings\n      rows: 2 to delete" in out
     code, out, err = apply_repo()
     assert code == 0, err
 
@@ -142,22 +147,38 @@ def test_plan_formats_show_row_changes_per_table(d1_repo, run):
     args = ["plan", "--repo", str(d1_repo.root)]
     code, out, err = run(*args)
     assert code == 0, err
-    assert "D1 mirror (database platform-db):" in out
-    assert "d1 schema: 2 migration(s) to apply (1, 2)" in out
-    assert "d1 customers: +2 ~0 -0" in out
-    assert "d1 customer_tokens: +1 ~0 -0" in out
-    assert "d1 deployed_scripts: +3 ~0 -0" in out
+    # Its own section, last (it is applied last), the schema before the tables.
+    assert out.split("\n\n")[-2] == (
+        "D1 mirror:\n"
+        "  + d1 schema of database platform-db\n"
+        "      migration 1: customers, tokens, script settings and deployed scripts\n"
+        "      migration 2: indexes for per-customer lookups\n"
+        "  + d1 table customer_tokens\n"
+        "      rows: 1 to insert\n"
+        "  + d1 table customers\n"
+        "      rows: 2 to insert\n"
+        "  + d1 table deployed_scripts\n"
+        "      rows: 3 to insert\n"
+        "  + d1 table script_settings\n"
+        "      rows: 3 to insert"
+    )
+    # Scripts, egress and the dispatcher are 5 changes, the mirror 5 more; the cost
+    # counts D1's two reads and its writes: 2 migrations, one request per table.
+    assert "Plan: 10 to add, 0 to change, 0 to destroy." in out
+    assert "apply needs 12 write calls" in out
 
     code, out, err = run(*args, "--format", "json")
     assert code == 0, err
-    d1 = json.loads(out)["d1"]
-    assert d1["database"] == "platform-db"
-    assert d1["pending_migrations"] == [1, 2]
-    assert d1["tables"]["script_settings"] == {"insert": 3, "update": 0, "delete": 0}
+    plan = json.loads(out)
+    assert "d1" not in plan and plan["format_version"] == 3
+    mirror = {c["name"]: c for c in plan["changes"] if c["kind"].startswith("d1_")}
+    assert mirror["platform-db"]["kind"] == "d1_schema"
+    assert [f["field"] for f in mirror["platform-db"]["fields"]] == ["migration 1", "migration 2"]
+    assert mirror["script_settings"]["fields"][0]["summary"] == "3 to insert"
 
     code, out, err = run(*args, "--format", "markdown")
     assert code == 0, err
-    assert "d1 customers: +2 ~0 -0" in out
+    assert "+ d1 table customers\n    rows: 2 to insert" in out
 
 
 def test_only_d1_changes_still_make_plan_report_changes(d1_repo, apply_repo, run):
@@ -167,7 +188,7 @@ def test_only_d1_changes_still_make_plan_report_changes(d1_repo, apply_repo, run
 
     code, out, err = run("plan", "--repo", str(d1_repo.root), "--detailed-exitcode")
     assert code == 2, err
-    assert "d1 customers: +0 ~1 -0" in out
+    assert "~ d1 table customers\n      rows: 1 to update" in out
     before = d1_repo.change_counter()
     assert apply_repo()[0] == 0
     assert d1_repo.change_counter() > before
@@ -214,8 +235,10 @@ def test_a_failed_upload_keeps_its_old_row_while_the_rest_are_recorded(
     result = apply_plan(run.plan, repo, emulator_client, verify_state=False)
 
     assert [r.change.name for r in result.failed] == ["acme-web"]
-    assert isinstance(result, ReconcileResult) and result.mirror is not None
-    assert result.mirror.ok and result.mirror.tables["deployed_scripts"].update == 1
+    # The mirror ran after the failure (the dispatcher and deletes waited for it).
+    ran = {r.change.name: r.ok for r in result.results if r.change.kind == "d1_table"}
+    assert ran == {"deployed_scripts": True}
+    check_mirror(repo, emulator_client, result)  # the rows are the inventory, failure and all
     assert d1_repo.rows("SELECT * FROM deployed_scripts WHERE script = 'acme-web'") == old
     api = run.desired.script("acme-api")
     assert api is not None

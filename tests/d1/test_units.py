@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,17 +18,18 @@ from wfp_reconcile.d1mirror import (
     apply_migrations,
     pending_migrations,
     read_snapshot,
-    sync_mirror,
 )
 from wfp_reconcile.d1mirror.rowdiff import RowOp, diff_rows
 from wfp_reconcile.d1mirror.rows import deployed_rows
 from wfp_reconcile.d1mirror.schema import CUSTOMER_TOKENS, CUSTOMERS, DEPLOYED_SCRIPTS
 from wfp_reconcile.d1mirror.write import MAX_PARAMS, statements_for, write_changes
 from wfp_reconcile.desired import WorkerKind, build_desired
-from wfp_reconcile.diff import Action, Change
+from wfp_reconcile.diff import Action, Change, FieldChange
+from wfp_reconcile.engine import apply_plan, plan_repo
 from wfp_reconcile.errors import PlanError
-from wfp_reconcile.kinds import kinds
-from wfp_reconcile.outcome import after_apply, as_declared
+from wfp_reconcile.kinds import kind, kinds
+from wfp_reconcile.outcome import after_apply
+from wfp_reconcile.plan import PLAN_FORMAT_VERSION, load_plan, save_plan
 from wfp_reconcile.worker import ActualWorker
 
 from .conftest import D1Repo
@@ -121,45 +123,69 @@ def test_a_clashing_table_from_another_tool_fails_the_migration_and_keeps_its_da
     }
 
 
-def test_sync_twice_sends_only_reads_the_second_time(d1_repo, emulator_client):
+def _mirror(repo: Any, client: Any, customers: Sequence[str] = ()) -> list[Change]:
+    """Plan and apply; the D1 mirror's changes of that plan."""
+    plan = plan_repo(repo, client, customers=customers).plan
+    result = apply_plan(plan, repo, client, verify_state=False)
+    assert result.ok, [r.error for r in result.failed]
+    return [c for c in plan.changes if c.kind.startswith("d1_")]
+
+
+def test_a_second_mirror_run_plans_nothing_and_sends_only_reads(d1_repo, emulator_client):
     d1_repo.customer("acme", ["acme-web"], tokens=[{"name": "ci", "sha256": "b" * 64}])
     repo = load_repo_dir(d1_repo.root)
-    desired = build_desired(repo)
     spy = SpyD1(emulator_client)
 
-    first = sync_mirror(spy, repo, as_declared(kinds(), desired.items), now="2026-01-01T00:00:00Z")
-    assert first.migrations_applied == (1, 2)
-    assert {t: c.insert for t, c in first.tables.items()} == {
-        "customers": 1,
-        "customer_tokens": 1,
-        "script_settings": 1,
-        "deployed_scripts": 1,
+    first = {c.name: c for c in _mirror(repo, emulator_client)}
+    assert first["platform-db"].kind == "d1_schema"
+    assert {n: c.fields[0].summary for n, c in first.items() if c.kind == "d1_table"} == {
+        "customers": "1 to insert",
+        "customer_tokens": "1 to insert",
+        "script_settings": "1 to insert",
+        "deployed_scripts": "1 to insert",
     }
+    assert kind("d1_schema").cost(first["platform-db"]) == 2  # one request per migration
+    assert kind("d1_table").cost(first["customers"]) == 1
+    assert _mirror(repo, emulator_client) == []
     spy.sql.clear()
-    second = sync_mirror(spy, repo, as_declared(kinds(), desired.items), now="2026-01-02T00:00:00Z")
-    assert second.write_requests == 0
-    assert all(c.total == 0 for c in second.tables.values())
+    assert read_snapshot(spy, d1_repo.database_id).requests == 2
     assert spy.writes == []
     assert len(spy.sql) == 1 + 1 + 4  # table list, then one batch: migrations + 4 tables
 
 
-def test_a_customer_scoped_sync_leaves_other_customers_rows_alone(d1_repo, emulator_client):
+def test_the_cost_of_a_table_change_is_its_batched_requests():
+    table = kind("d1_table")
+    # The counts travel in the change's rows field (a plan file holds no rows).
+    big = Change(
+        action=Action.CREATE,
+        kind="d1_table",
+        name="customers",
+        fields=(FieldChange(field="rows", before=None, after=None, summary="10000 to insert"),),
+    )
+    # 25 rows of 4 parameters a statement, 50 statements a request.
+    assert table.cost(big) == 8
+    mixed = big.model_copy(
+        update={
+            "fields": (
+                FieldChange(
+                    field="rows", before=None, after=None, summary="30 to update, 150 to delete"
+                ),
+            )
+        }
+    )
+    assert table.cost(mixed) == 1  # 2 upserts and 2 deletes: one request
+
+
+def test_a_customer_scoped_mirror_leaves_other_customers_rows_alone(d1_repo, emulator_client):
     d1_repo.customer("acme", ["acme-web"])
     d1_repo.customer("globex", ["globex-site"])
-    repo = load_repo_dir(d1_repo.root)
-    sync_mirror(emulator_client, repo, as_declared(kinds(), build_desired(repo).items), now="t")
+    _mirror(load_repo_dir(d1_repo.root), emulator_client)
     d1_repo.edit_customer("globex", name="Renamed")
     d1_repo.edit_customer("acme", plan="advanced")
     repo = load_repo_dir(d1_repo.root)
 
-    result = sync_mirror(
-        emulator_client,
-        repo,
-        as_declared(kinds(), build_desired(repo, customers=["acme"]).items),
-        customers=["acme"],
-        now="t",
-    )
-    assert result.tables["customers"].update == 1
+    changes = _mirror(repo, emulator_client, customers=["acme"])
+    assert [(c.name, c.fields[0].summary) for c in changes] == [("customers", "1 to update")]
     assert d1_repo.rows("SELECT id, name, plan FROM customers ORDER BY id") == [
         ("acme", "Acme", "advanced"),
         ("globex", "Globex", "basic"),
@@ -168,6 +194,42 @@ def test_a_customer_scoped_sync_leaves_other_customers_rows_alone(d1_repo, emula
         ("acme-web",),
         ("globex-site",),
     ]
+
+
+def test_a_failing_mirror_is_a_failed_operation_and_never_holds_up_an_upload(
+    d1_repo, emulator_client
+):
+    d1_repo.customer("acme", ["acme-web"])
+    # Another tool's table under a mirrored name: the first migration fails.
+    emulator_client.d1_query(d1_repo.database_id, "CREATE TABLE customers (token TEXT)")
+    repo = load_repo_dir(d1_repo.root)
+    planned = plan_repo(repo, emulator_client)
+    result = apply_plan(planned.plan, repo, emulator_client, verify_state=False)
+
+    failed = {(r.change.kind, r.change.name): r.error for r in result.failed}
+    assert "migration 1 (" in str(failed[("d1_schema", "platform-db")])
+    assert "schema migrations 1, 2 are not applied" in str(failed[("d1_table", "customers")])
+    assert {r.change.name for r in result.succeeded} == {"acme-web", "test-dispatcher", "egress"}
+    assert [s.id for s in emulator_client.list_scripts("test-ns")] == ["acme-web"]
+    assert not result.not_attempted  # the mirror is last: nothing waits for it
+
+
+def test_a_plan_file_of_the_format_before_the_d1_kinds_is_refused(
+    d1_repo, emulator_client, tmp_path
+):
+    d1_repo.customer("acme", ["acme-web"])
+    plan = plan_repo(load_repo_dir(d1_repo.root), emulator_client).plan
+    path = tmp_path / "plan.json"
+    save_plan(plan, path)
+    assert load_plan(path).changes == plan.changes
+    old = json.loads(path.read_text())
+    old["format_version"] = PLAN_FORMAT_VERSION - 1
+    old["d1"] = {"database": "platform-db", "pending_migrations": [1, 2], "tables": {}}
+    path.write_text(json.dumps(old))
+    with pytest.raises(
+        PlanError, match="plan format version 2; this wfp-reconcile reads version 3"
+    ):
+        load_plan(path)
 
 
 def _script_change(action: Action, name: str) -> Change:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.cli_fixtures import point_cli_at, run  # noqa: F401 (the `run` fixture)
 
-from wfp_reconcile.cli import main
 from wfp_reconcile.local.emulator import FaultConfig
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
@@ -113,10 +113,13 @@ def list_mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def cf(emulator, monkeypatch, list_mode):
+def cf(emulator, monkeypatch, list_mode, request):
     """The emulator in one list mode, with the CLI's environment pointing at it.
 
-    Faults a test sets keep the list mode unless the test sets those fields itself.
+    Faults a test sets keep the list mode unless the test sets those fields itself. In the
+    flat mode the platform also mirrors into a D1 database, so that the outcome check
+    (outcome_check.py) compares the mirror's rows with the routes and the summary on every
+    scenario of the suite.
     """
     mode = LIST_MODES[list_mode]
     set_faults = emulator.set_faults
@@ -127,23 +130,20 @@ def cf(emulator, monkeypatch, list_mode):
 
     with_mode(FaultConfig())
     monkeypatch.setattr(emulator, "set_faults", with_mode)
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", emulator.api_token)
-    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", emulator.api_base)
-    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+    point_cli_at(monkeypatch, emulator, ACCOUNT)
+    if list_mode == MIRRORED and "platform_repo" in request.fixturenames:
+        builder = request.getfixturevalue("platform_repo")
+        client = request.getfixturevalue("emulator_client")
+        database = client.create_d1_database("platform-db")["uuid"]
+        builder.platform["d1"] = {"name": "platform-db", "database_id": str(database)}
+        builder.write_platform()
     return emulator
 
 
-@pytest.fixture
-def run(capsys):
-    """Run the CLI in-process: (exit code, stdout, stderr)."""
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return invoke
+MIRRORED = "flat"
+"""The list mode whose platform has a D1 mirror."""
 
 
 # After every successful CLI apply: dispatcher routes, D1 rows and the summary agree.
+
 from .outcome_check import outcome_invariant  # noqa: E402, F401

@@ -9,6 +9,9 @@ from wfp_reconcile.bundle import Module, ScriptUpload
 
 from .conftest import PlatformRepoBuilder
 
+# Changed code a Worker upload must still accept (apply pre-flights it): a fetch handler.
+CHANGED = 'export default { fetch() { return new Response("changed"); } };\n'
+
 
 def _repo_args(builder: PlatformRepoBuilder) -> list[str]:
     return ["--repo", str(builder.root)]
@@ -52,12 +55,15 @@ def test_apply_on_an_empty_namespace_creates_everything_then_plan_shows_no_chang
     code, out, err = run("plan", *_repo_args(platform_repo), "--detailed-exitcode")
     assert code == 2, err
     assert "+ dispatch namespace test-ns (created first)" in out
-    assert "Plan: 5 to add, 0 to change, 0 to destroy." in out  # 3 scripts, egress, dispatcher
+    # 3 scripts, egress, dispatcher; with the D1 mirror its schema and three tables (no
+    # tokens declared) too.
+    adds = 5 + (4 if "d1" in platform_repo.platform else 0)
+    assert f"Plan: {adds} to add, 0 to change, 0 to destroy." in out
     assert "+ script acme-web" in out
 
     code, out, err = _apply(run, platform_repo)
     assert code == 0, err
-    assert "Apply complete: 5 operations succeeded." in out
+    assert f"Apply complete: {adds} operations succeeded." in out
     scripts = _scripts(emulator_client)
     assert sorted(scripts) == ["acme-api", "acme-web", "globex-site"]
     assert {"wfp-managed", "acme", "plan-basic"} <= set(scripts["acme-web"])
@@ -126,7 +132,7 @@ def test_suspended_customer_is_neither_updated_nor_deleted(platform_repo, cf, ru
     platform_repo.customer("acme", ["a1", "a2"])
     _ensure_namespace(emulator_client)
     assert _apply(run, platform_repo)[0] == 0
-    (platform_repo.root / "customers" / "acme" / "a1.mjs").write_text("export default {};\n")
+    (platform_repo.root / "customers" / "acme" / "a1.mjs").write_text(CHANGED)
     platform_repo.customer("acme", ["a1"], suspended=True)  # a2 dropped, a1 changed
     cf.reset_requests()
 
@@ -150,7 +156,7 @@ def test_unmanaged_script_with_a_declared_name_is_a_conflict_until_adopted(
     assert "wfp-reconcile adopt taken" in out
     assert _scripts(emulator_client)["taken"] == ("someone-else",)
 
-    (platform_repo.root / "customers" / "acme" / "free.mjs").write_text("export default {};\n")
+    (platform_repo.root / "customers" / "acme" / "free.mjs").write_text(CHANGED)
     cf.reset_requests()
     code, out, err = run("adopt", "taken", *_repo_args(platform_repo), "--auto-approve")
     assert code == 0, err
@@ -234,7 +240,7 @@ def test_saved_plan_applies_exactly_and_is_refused_after_a_repository_change(
     _ensure_namespace(emulator_client)
     plan_file = tmp_path / "plan.json"
     assert run("plan", *_repo_args(platform_repo), "--out", str(plan_file))[0] == 0
-    (platform_repo.root / "customers" / "acme" / "a1.mjs").write_text("export default {};\n")
+    (platform_repo.root / "customers" / "acme" / "a1.mjs").write_text(CHANGED)
 
     code, _, err = run("apply", str(plan_file), *_repo_args(platform_repo))
     assert code == 1
@@ -281,7 +287,7 @@ def test_list_without_tags_mode_gives_the_same_plan(platform_repo, cf, run, emul
     _ensure_namespace(emulator_client)
     assert _apply(run, platform_repo)[0] == 0
     platform_repo.edit_customer("globex", plan="advanced")
-    (platform_repo.root / "customers" / "acme" / "a2.mjs").write_text("export default {};\n")
+    (platform_repo.root / "customers" / "acme" / "a2.mjs").write_text(CHANGED)
 
     normal = _plan_json(run, platform_repo)
     cf.set_faults(FaultConfig(list_without_tags=True))

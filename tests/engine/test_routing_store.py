@@ -85,12 +85,14 @@ def test_apply_writes_one_record_per_script_and_the_worker_carries_none(store_re
     manifest = deployed_manifest(cf, ACCOUNT, DISPATCHER)
     assert manifest is not None
     assert "scripts" not in manifest and "customers" not in manifest
+    d1 = store_repo.platform.get("d1")
     assert manifest["routing_data"] == {
         "mode": "store",
         "binding": "ROUTES",
         "cache_ttl": 30,
         "plain_binding": "DISPATCHER",
-        "d1": None,
+        # The status page's source when the D1 mirror is configured (the flat list mode's).
+        "d1": d1.get("binding", "DB") if isinstance(d1, dict) else None,
     }
     bindings = cf.state.store.get_script(ACCOUNT, "", DISPATCHER).metadata["bindings"]
     assert {"type": "kv_namespace", "name": "ROUTES", "namespace_id": KV_ID} in bindings

@@ -55,6 +55,7 @@ def test_two_platforms_in_one_account_never_touch_each_others_workers(
     doc["namespace"] = "staging-ns"
     doc["dispatcher"] = {"name": "staging-dispatcher"}
     doc["outbound_workers"] = {"staging-egress": doc["outbound_workers"]["egress"]}
+    doc.pop("d1", None)  # a mirror database serves one platform (docs/d1.md)
     (staging / "platform.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     PlatformRepoBuilder(staging, doc).customer("stg", [f"s{i}" for i in range(20)])
     platform_repo.customer("acme", ["a1"])

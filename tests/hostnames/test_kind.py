@@ -160,3 +160,25 @@ def test_a_hostname_someone_else_made_is_never_touched(
     assert apply_plan(plan, loaded, client, verify_state=False).ok
     (info,) = api.list()
     assert info.custom_metadata == {"owner": "someone"}
+
+
+def test_a_delete_re_reads_the_hostname_first(repo: Path, client: CloudflareClient) -> None:
+    plan_apply(repo, client)
+    api = CustomHostnames(client, ZONE)
+    edit(repo, A, "hostnames:\n  shop.example.com: alpha-shop\n", "")
+    loaded = load_repo_dir(repo, env={})
+    plan = plan_repo(loaded, client).plan
+    # Between plan and apply the hostname passed to another customer (the shared rule
+    # kinds.rules.delete_ours re-reads its marker): refused, untouched.
+    (info,) = api.list()
+    api.edit(info.id, custom_metadata={**info.custom_metadata, "wfp_customer": "beta"})
+    result = apply_plan(plan, loaded, client, allow_deletes=1, verify_state=False)
+    (failed,) = result.failed
+    assert failed.error == (
+        "Refusing to delete hostname shop.example.com: it is no longer this customer's (its "
+        "custom_metadata changed since the plan). Make a new plan."
+    )
+    assert [h.hostname for h in api.list()] == ["shop.example.com"]
+    # Already gone (a re-run after a kill): the goal is reached.
+    api.delete(info.id)
+    assert apply_plan(plan, loaded, client, allow_deletes=1, verify_state=False).ok

@@ -11,7 +11,7 @@ import httpx
 from wfp_reconcile.cloudflare import CloudflareClient
 from wfp_reconcile.cloudflare.custom_hostnames import CustomHostnames
 from wfp_reconcile.config import load_repo_dir
-from wfp_reconcile.hostnames.reconcile import desired_hostnames, metadata_for, ssl_request
+from wfp_reconcile.hostnames.metadata import desired_hostnames, metadata_for, ssl_request
 from wfp_reconcile.hostnames.status import (
     HostnameState,
     build_hostname_status,

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+from pydantic import BaseModel
+
+from .model import FromEnv, Platform
 
 __all__ = [
     "CUSTOMER_ENV_PREFIX",
     "ENV_FIELDS",
+    "env_fields",
     "PLACEHOLDER_D1_ID",
     "EnvError",
     "PlaceholderEnv",
@@ -19,13 +25,23 @@ __all__ = [
     "is_credential_name",
 ]
 
-ENV_FIELDS: tuple[tuple[str, ...], ...] = (
-    ("account_id",),
-    ("namespace",),
-    ("d1", "database_id"),
-    ("custom_hostnames", "zone_id"),
-)
-"""Where ``platform.yaml`` may reference environment variables; nowhere else."""
+
+def env_fields(model: type[BaseModel], path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The paths of the fields marked ``FROM_ENV`` in ``model`` and the models inside it."""
+    for name, field in model.model_fields.items():
+        here = (*path, field.alias or name)
+        if any(isinstance(m, FromEnv) for m in field.metadata):
+            yield here
+            continue
+        for inner in (field.annotation, *typing.get_args(field.annotation)):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                yield from env_fields(inner, here)
+
+
+ENV_FIELDS: tuple[tuple[str, ...], ...] = tuple(env_fields(Platform))
+"""Where ``platform.yaml`` may reference environment variables (the ``FROM_ENV`` fields:
+``account_id``, ``namespace``, ``d1.database_id``, ``custom_hostnames.zone_id``); nowhere
+else."""
 
 CUSTOMER_ENV_PREFIX = "D1_"
 """The only variables a ``customer.yaml`` may reference (in ``scripts.<name>.d1`` values).

@@ -110,6 +110,19 @@ ADMIN_ONLY = AdminOnly()
 
 
 @dataclasses.dataclass(frozen=True)
+class FromEnv:
+    """Marks a ``platform.yaml`` string that may reference environment variables.
+
+    Write ``Annotated[str, FROM_ENV]``. The loader expands ``${NAME}`` in the marked
+    fields before validation (``config.envvars.env_fields`` finds them) and nowhere else,
+    so a new kind's setting (say, a zone id) opts in next to its declaration.
+    """
+
+
+FROM_ENV = FromEnv()
+
+
+@dataclasses.dataclass(frozen=True)
 class Claimed:
     """Marks a mapping of a customer file whose keys are names unique across customers.
 
@@ -261,7 +274,7 @@ class D1Database(Model):
 
     name: str
     """Database name."""
-    database_id: str
+    database_id: Annotated[str, FROM_ENV]
     """Database id; may use ``${ENV_VAR}``."""
     binding: VarName = "DB"
     """Binding name in the dispatch Worker."""
@@ -304,7 +317,7 @@ class HostnameSsl(Model):
 class CustomHostnames(Model):
     """Customers' own domains through Cloudflare for SaaS (admin-only: platform.yaml)."""
 
-    zone_id: Annotated[str, StringConstraints(min_length=1)]
+    zone_id: Annotated[str, StringConstraints(min_length=1), FROM_ENV]
     """The SaaS zone holding the custom hostnames; may use ``${ENV_VAR}``."""
     fallback_origin: HostnameStr
     """The zone's fallback origin: customers point a CNAME from their hostname to it."""
@@ -319,9 +332,9 @@ class CustomHostnames(Model):
 class Platform(Model):
     """``platform.yaml``."""
 
-    account_id: Annotated[str, StringConstraints(min_length=1)]
+    account_id: Annotated[str, StringConstraints(min_length=1), FROM_ENV]
     """Cloudflare account id; may use ``${ENV_VAR}`` or ``${ENV_VAR:-default}``."""
-    namespace: Annotated[str, StringConstraints(min_length=1, max_length=63)]
+    namespace: Annotated[str, StringConstraints(min_length=1, max_length=63), FROM_ENV]
     """Dispatch namespace; may use ``${ENV_VAR}`` or ``${ENV_VAR:-default}``."""
     management_tag: Tag = "wfp-managed"
     """Tag on every managed script; only scripts carrying it are updated or deleted."""

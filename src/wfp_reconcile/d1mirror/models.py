@@ -1,8 +1,7 @@
-"""Values the mirror hands to plans, renderers and callers."""
+"""The mirror's values: rows, counts of row changes, and the D1 calls it makes."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -10,8 +9,6 @@ from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "D1Executor",
-    "MirrorPlan",
-    "MirrorResult",
     "Row",
     "SqlValue",
     "TableCounts",
@@ -48,32 +45,3 @@ class TableCounts(BaseModel):
     @property
     def total(self) -> int:
         return self.insert + self.update + self.delete
-
-
-class MirrorPlan(BaseModel):
-    """The D1 part of a plan: pending migrations and row changes per table."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    database: str
-    """The database's name from platform.yaml (its id is not repeated here)."""
-    pending_migrations: tuple[int, ...] = ()
-    tables: Mapping[str, TableCounts]
-
-    @property
-    def has_changes(self) -> bool:
-        return bool(self.pending_migrations) or any(c.total for c in self.tables.values())
-
-
-@dataclasses.dataclass(frozen=True)
-class MirrorResult:
-    """What one mirror run did; ``error`` is set when it could not finish."""
-
-    migrations_applied: tuple[int, ...]
-    tables: Mapping[str, TableCounts]
-    write_requests: int
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None

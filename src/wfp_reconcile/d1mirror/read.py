@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from wfp_reconcile.config.model import D1Database
+from wfp_reconcile.errors import NotFoundError, PlanError
 
 from .models import D1Executor, Row, SqlValue, TableRows
 from .schema import MIGRATIONS_TABLE, TABLES, Table, quote
 
-__all__ = ["SchemaState", "Snapshot", "read_snapshot"]
+__all__ = ["SchemaState", "Snapshot", "read_database", "read_snapshot"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +29,8 @@ class Snapshot:
 
     schema: SchemaState
     rows: Mapping[str, TableRows]
+    requests: int = 2
+    """Read requests it took (one when the database holds none of our tables)."""
 
 
 def _value(raw: Any) -> SqlValue:
@@ -47,8 +52,8 @@ def _rows(table: Table, raw_rows: list[dict[str, Any]]) -> dict[tuple[SqlValue, 
     return out
 
 
-def read_snapshot(db: D1Executor, database_id: str) -> Snapshot:
-    """Read the schema state and every mirrored table that exists.
+def read_snapshot(db: D1Executor, database_id: str, tables: Sequence[Table] = TABLES) -> Snapshot:
+    """Read the schema state and every mirrored table (of ``tables``) that exists.
 
     Raises:
         NotFoundError: The database does not exist.
@@ -61,7 +66,7 @@ def read_snapshot(db: D1Executor, database_id: str) -> Snapshot:
         statements.append(
             (f"SELECT version, checksum FROM {quote(MIGRATIONS_TABLE)} ORDER BY version", [])
         )
-    readable = [t for t in TABLES if t.name in present]
+    readable = [t for t in tables if t.name in present]
     for table in readable:
         order = ", ".join(quote(k) for k in table.key)
         statements.append((f"SELECT * FROM {quote(table.name)} ORDER BY {order}", []))
@@ -71,7 +76,28 @@ def read_snapshot(db: D1Executor, database_id: str) -> Snapshot:
         for raw in results[0]:
             applied[int(raw["version"])] = str(raw["checksum"])
         results = results[1:]
-    rows: dict[str, TableRows] = {t.name: {} for t in TABLES}
+    rows: dict[str, TableRows] = {t.name: {} for t in tables}
     for table, raw_rows in zip(readable, results, strict=True):
         rows[table.name] = _rows(table, raw_rows)
-    return Snapshot(schema=SchemaState(tables=present, applied=applied), rows=rows)
+    schema = SchemaState(tables=present, applied=applied)
+    return Snapshot(schema=schema, rows=rows, requests=1 + bool(statements))
+
+
+def read_database(
+    db: D1Executor, database: D1Database, account_id: str, tables: Sequence[Table] = TABLES
+) -> Snapshot:
+    """``read_snapshot`` of platform.yaml's database, saying what to do when it is missing.
+
+    Raises:
+        PlanError: The database does not exist.
+        ApiError: D1 refused a query.
+    """
+    try:
+        return read_snapshot(db, database.database_id, tables)
+    except NotFoundError:
+        raise PlanError(
+            f"The D1 database {database.name!r} (platform.yaml d1.database_id "
+            f"{database.database_id}) does not exist in account {account_id}. Create it (for "
+            f"example `wrangler d1 create {database.name}`) and put its id in platform.yaml, "
+            "or remove the d1 section."
+        )

@@ -16,8 +16,9 @@ from typing import Any
 from wfp_reconcile.cloudflare.client import CloudflareClient
 from wfp_reconcile.cloudflare.custom_hostnames import CustomHostnameInfo, CustomHostnames, DnsRecord
 from wfp_reconcile.config.model import PlatformRepo
+from wfp_reconcile.kinds.hostname import marker
 
-from .reconcile import META_CUSTOMER, META_SCRIPT, dns_records, is_ours, stuck_pending
+from .metadata import META_CUSTOMER, META_SCRIPT, dns_records, stuck_pending
 
 __all__ = ["HostnameState", "HostnameStatus", "build_hostname_status", "read_hostname_status",
            "render_hostname_lines"]  # fmt: skip
@@ -77,10 +78,15 @@ def build_hostname_status(
     if settings is None:
         return []
     seen = {info.hostname: info for info in inventory}
+    platform = repo.platform
+
+    def ours(info: CustomHostnameInfo) -> bool:
+        return marker(info, platform.management_tag).ours(platform.namespace)
+
     stuck = {i.hostname for i in stuck_pending(seen.values(), now=now)}
     declared = {h: (c.id, s) for c in repo.customers for h, s in c.hostnames.items()}
     out: list[HostnameStatus] = []
-    for hostname in sorted(set(declared) | {h for h, i in seen.items() if is_ours(repo, i)}):
+    for hostname in sorted(set(declared) | {h for h, i in seen.items() if ours(i)}):
         info = seen.get(hostname)
         customer, script = declared.get(hostname, (None, None))
         if info is not None and customer is None:
@@ -90,7 +96,7 @@ def build_hostname_status(
             continue
         if info is None:
             state = HostnameState.MISSING
-        elif not is_ours(repo, info) or (
+        elif not ours(info) or (
             hostname in declared and info.custom_metadata.get(META_CUSTOMER) != customer
         ):
             state = HostnameState.CONFLICT

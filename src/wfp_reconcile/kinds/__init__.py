@@ -1,13 +1,15 @@
 """Kinds of managed resources, each behind the protocol in ``kinds.protocol``.
 
-Registration order is build order: a derived kind (the dispatcher) comes after the kinds
-it is derived from. To add a kind, write its module and add one ``register`` line here.
+Registration order is build order: a derived kind (the dispatcher, the D1 mirror) comes
+after the kinds it is derived from. To add a kind, write its module and add one
+``register`` line here.
 """
 
 from __future__ import annotations
 
 from wfp_reconcile.outcome import Entry, Inventory, after_apply
 
+from .d1 import D1SchemaKind, D1TableKind
 from .dispatcher import DispatcherKind
 from .hostname import HostnameKind
 from .protocol import (
@@ -53,3 +55,5 @@ register(DispatcherKind())
 # per-customer kind unpacks it.
 register(RoutingIndexKind())
 register(RoutingKind())
+register(D1SchemaKind())
+register(D1TableKind())

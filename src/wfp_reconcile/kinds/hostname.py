@@ -24,12 +24,13 @@ from wfp_reconcile.cloudflare.client import CloudflareClient
 from wfp_reconcile.cloudflare.custom_hostnames import CustomHostnameInfo, CustomHostnames
 from wfp_reconcile.config.model import CustomHostnames as HostnameSettings
 from wfp_reconcile.errors import PlanError
-from wfp_reconcile.hostnames.reconcile import (
+from wfp_reconcile.hostnames.metadata import (
     META_CUSTOMER,
     META_MANAGED,
     META_NAMESPACE,
     META_SCRIPT,
     dns_records,
+    hostname_metadata,
     ssl_request,
 )
 from wfp_reconcile.outcome import Entry
@@ -82,6 +83,16 @@ class ObservedHostname:
         return self.info.custom_metadata.get(META_CUSTOMER)
 
 
+def marker(info: CustomHostnameInfo, management_tag: str) -> rules.Marker:
+    """The ownership marker in a hostname's ``custom_metadata`` (its tags, as it were)."""
+    meta = info.custom_metadata
+    return rules.Marker(
+        managed=meta.get(META_MANAGED) == management_tag,
+        namespace=meta.get(META_NAMESPACE),
+        customer=meta.get(META_CUSTOMER),
+    )
+
+
 def _status(info: CustomHostnameInfo) -> str:
     return f"{info.status} (certificate {info.ssl_status})"
 
@@ -102,30 +113,17 @@ class HostnameKind:
     counted = False
     derived = False
 
-    def __init__(self) -> None:
-        # The protocol's read() and a delete's visit() get no repository; the zone comes
-        # from the desired() of the same plan (or apply).
-        self._settings: HostnameSettings | None = None
-        self._platform: tuple[str, str] = ("", "")
-
     # -- desired and actual ----------------------------------------------------------------
 
     def desired(self, ctx: DesiredContext) -> Sequence[DesiredHostname]:
         repo = ctx.repo
         p = repo.platform
-        self._settings = p.custom_hostnames
-        self._platform = (p.management_tag, p.namespace)
         if p.custom_hostnames is None:
             return []
         items = []
         for customer in repo.customers:
             for hostname, script in sorted(customer.hostnames.items()):
-                meta = {
-                    META_MANAGED: p.management_tag,
-                    META_NAMESPACE: p.namespace,
-                    META_CUSTOMER: customer.id,
-                    META_SCRIPT: script,
-                }
+                meta = hostname_metadata(p, customer.id, script)
                 items.append(
                     DesiredHostname(
                         name=hostname,
@@ -139,21 +137,18 @@ class HostnameKind:
                 )
         return items
 
-    def _ours(self, info: CustomHostnameInfo, management_tag: str, namespace: str) -> bool:
-        meta = info.custom_metadata
-        return meta.get(META_MANAGED) == management_tag and meta.get(META_NAMESPACE) == namespace
-
     def read(self, session: ReadSession, wanted: Sequence[Any]) -> Mapping[str, ObservedHostname]:
-        if self._settings is None:
+        settings = session.platform.custom_hostnames if session.platform else None
+        if settings is None:
             return {}
         # The reader is the Cloudflare client; StateReader only types the script calls.
-        api = CustomHostnames(cast(CloudflareClient, session.reader), self._settings.zone_id)
+        api = CustomHostnames(cast(CloudflareClient, session.reader), settings.zone_id)
         names = {w.name for w in wanted}
         found: dict[str, ObservedHostname] = {}
         count = 0
         for info in api.list():
             count += 1
-            ours = self._ours(info, session.management_tag, session.namespace)
+            ours = marker(info, session.management_tag).ours(session.namespace)
             if ours or info.hostname in names:
                 found[info.hostname] = ObservedHostname(info.hostname, info, ours)
         session.count(max(1, -(-count // 50)))
@@ -165,23 +160,16 @@ class HostnameKind:
         self, desired: Sequence[Any], actual: Mapping[str, Any], ctx: DiffContext
     ) -> Sequence[Change]:
         items = cast(Sequence[DesiredHostname], desired)
-        observed = cast(Mapping[str, ObservedHostname], actual)
-        changes: list[Change] = []
-        for item in items:
-            if not rules.in_scope(item.customer, ctx.customers):
-                continue
-            change = self._diff_one(item, observed.get(item.name), ctx)
-            if change is not None:
-                changes.append(change)
-        declared = ctx.declared.get(self.space, frozenset())
-        for name in sorted(observed):
-            current = observed[name]
-            if name in declared or not current.ours:
-                continue
-            retired = rules.retire(self.name, name, current.customer, ctx, protected=False)
-            if retired is not None:
-                changes.append(retired)
-        return changes
+        return rules.diff_items(
+            [item for item in items if rules.in_scope(item.customer, ctx.customers)],
+            cast(Mapping[str, ObservedHostname], actual),
+            ctx.declared.get(self.space, frozenset()),
+            one=lambda item, seen: self._diff_one(item, seen, ctx),
+            ours=lambda seen: seen.ours,
+            retired=lambda seen: rules.retire(
+                self.name, seen.name, seen.customer, ctx, protected=False
+            ),
+        )
 
     def _diff_one(
         self, item: DesiredHostname, seen: ObservedHostname | None, ctx: DiffContext
@@ -263,7 +251,8 @@ class HostnameKind:
     # -- apply -----------------------------------------------------------------------------
 
     def _api(self, target: ApplyTarget, zone_id: str | None = None) -> CustomHostnames:
-        zone = zone_id or (self._settings.zone_id if self._settings else None)
+        settings = target.platform.custom_hostnames if target.platform else None
+        zone = zone_id or (settings.zone_id if settings else None)
         if zone is None:
             raise PlanError("custom_hostnames is not configured in platform.yaml.")
         return CustomHostnames(target.client, zone)
@@ -278,17 +267,16 @@ class HostnameKind:
         tag, namespace = target.management_tag, target.namespace
         if change.action is Action.DELETE:
             api = self._api(target)
-            current = self._current(api, change.name)
-            if current is None:
-                return  # already gone (a re-run after a kill): the goal is reached
-            if not self._ours(current, tag, namespace) or (
-                current.custom_metadata.get(META_CUSTOMER) != change.customer
-            ):
-                raise PlanError(
-                    f"Refusing to delete hostname {change.name}: it is no longer this "
-                    "customer's (its custom_metadata changed since the plan). Make a new plan."
-                )
-            api.delete(current.id)
+            rules.delete_ours(
+                change,
+                current=lambda: self._current(api, change.name),
+                ours=lambda info: (
+                    marker(info, tag).ours(namespace)
+                    and marker(info, tag).customer == change.customer
+                ),
+                delete=lambda info: api.delete(info.id),
+                why="it is no longer this customer's (its custom_metadata changed since the plan)",
+            )
             return
         if change.action not in (Action.CREATE, Action.UPDATE, Action.ADOPT):
             raise PlanError(f"Unexpected action in plan: {change.action}")
@@ -299,17 +287,13 @@ class HostnameKind:
         if current is None:
             api.create(item.name, item.ssl(), metadata)
             return
-        if not self._ours(current, tag, namespace):
-            raise PlanError(
-                f"Refusing to change hostname {item.name}: it exists without this platform's "
-                "metadata. Make a new plan."
-            )
-        owner = current.custom_metadata.get(META_CUSTOMER)
-        if owner != item.customer and change.action is not Action.ADOPT:
-            raise PlanError(
-                f"Refusing to move hostname {item.name} from customer {owner}: only "
-                "`wfp-reconcile adopt` does that. Make a new plan."
-            )
+        seen = marker(current, tag)
+        rules.still_ours(change, seen.ours(namespace), "it exists without this platform's metadata")
+        rules.still_ours(
+            change,
+            seen.customer == item.customer or change.action is Action.ADOPT,
+            f"it is customer {seen.customer}'s, and only `wfp-reconcile adopt` moves it",
+        )
         ssl_changed = current.ssl_method != item.ssl()["method"] or (
             (item.ssl().get("settings") or {}).get("min_tls_version")
             not in (None, current.min_tls_version)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from wfp_reconcile.change import Change, FieldChange
 from wfp_reconcile.cloudflare import ScriptInfo
-from wfp_reconcile.config.model import PlatformRepo
+from wfp_reconcile.config.model import Platform, PlatformRepo
 from wfp_reconcile.errors import WfpError
 
 if TYPE_CHECKING:
@@ -47,8 +47,15 @@ class Phase(StrEnum):
     DELETES = "deletes"
     """Every delete of every kind, once everything else is live."""
     ROUTING_INDEX = "routing index"
-    """The routing store's index record, once every record it vouches for is written and
-    every record it no longer names is removed (``kinds.routing``)."""
+    """The routing store's index records, once every record they vouch for is written
+    and every record they no longer name is removed (``kinds.routing``); like the
+    dispatcher, only when no earlier phase failed."""
+    MIRROR_SCHEMA = "D1 schema"
+    """The D1 mirror's schema migrations: after the deletes, since the mirror records
+    what is live; runs even when an earlier phase failed."""
+    MIRROR_ROWS = "D1 rows"
+    """The D1 mirror's rows, once its schema is current; also runs after failures (the
+    failed items' rows are kept as they were)."""
 
 
 class DesiredItem(Protocol):
@@ -109,6 +116,10 @@ class DesiredContext:
     """What is deployed and ours after the apply of the other kinds' changes
     (``kinds.outcome.after_apply``); derived kinds (the dispatcher) are built from it.
     ``None``: assume every declared item is deployed as declared."""
+    customers: frozenset[str] = frozenset()
+    """The run's --customer scope (every customer when empty); the engine leaves out the
+    scoped-out customers' items, a kind whose items span customers (the D1 mirror's
+    tables) reads it."""
 
 
 class ReadSession:
@@ -123,8 +134,11 @@ class ReadSession:
         management_tag: str,
         declared: Mapping[str, frozenset[str]],
         wanted: Mapping[str, frozenset[str]] | None = None,
+        platform: Platform | None = None,
     ) -> None:
         self.reader = reader
+        self.platform = platform
+        """platform.yaml, for settings a kind reads with (``None`` in bare tests)."""
         self.namespace = namespace
         self.management_tag = management_tag
         self.declared = declared
@@ -136,10 +150,18 @@ class ReadSession:
         self.tags_from_list = True
         self._workers: Sequence[ScriptInfo] | None = None
         self._settings: dict[str, Mapping[str, Any]] = {}
-        self._once: dict[str, Any] = {}
+        self._shared: dict[str, Any] = {}
 
     def count(self, calls: int = 1) -> None:
         self.calls += calls
+
+    def once(self, key: str, read: Callable[[], _R]) -> _R:
+        """A read several kinds need (the D1 mirror's schema and rows), done once per
+        plan; ``read`` counts its own calls."""
+        if key not in self._shared:
+            self._shared[key] = read()
+        found: _R = self._shared[key]
+        return found
 
     def worker_settings(self, name: str) -> Mapping[str, Any]:
         """A regular Worker's settings, read at most once per plan."""
@@ -147,14 +169,6 @@ class ReadSession:
             self._settings[name] = self.reader.get_worker_settings(name)
             self.count()
         return self._settings[name]
-
-    def once(self, key: str, read: Callable[[], _R]) -> _R:
-        """A read several kinds need (one call, counted once per plan), by ``key``."""
-        if key not in self._once:
-            self._once[key] = read()
-            self.count()
-        found: _R = self._once[key]
-        return found
 
     def workers(self) -> Sequence[ScriptInfo]:
         """The account's regular Workers, listed once per plan."""
@@ -193,6 +207,11 @@ class ApplyTarget(Protocol):
 
     @property
     def management_tag(self) -> str: ...
+
+    @property
+    def platform(self) -> Platform | None:
+        """platform.yaml, for settings a kind writes with (a zone id)."""
+        ...
 
     @property
     def secret_keys(self) -> Any:

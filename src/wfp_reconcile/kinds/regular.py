@@ -19,7 +19,6 @@ from wfp_reconcile.errors import NotFoundError
 from wfp_reconcile.outcome import Entry
 from wfp_reconcile.worker import (
     KEEP_BINDINGS,
-    NS_PREFIX,
     ActualWorker,
     DesiredWorker,
     WorkerKind,
@@ -102,7 +101,8 @@ def tail_worker_bindings(repo: PlatformRepo) -> list[dict[str, Any]]:
 
 def legacy(management_tag: str, tags: Sequence[str]) -> bool:
     """Deployed by a platform before regular Workers carried a namespace tag."""
-    return management_tag in tags and not any(t.startswith(NS_PREFIX) for t in tags)
+    marker = rules.tag_marker(tags, management_tag)
+    return marker.managed and marker.namespace is None
 
 
 def namespace_bindings(settings: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -127,9 +127,8 @@ class RegularWorkerKind(WorkerKindBase):
         return False
 
     def _ours(self, session: ReadSession, name: str, tags: Sequence[str]) -> bool:
-        if session.management_tag not in tags:
-            return False
-        if namespace_tag(session.namespace) in tags:
+        marker = rules.tag_marker(tags, session.management_tag, session.namespace)
+        if marker.ours(session.namespace):
             return True
         # Deployed before Workers carried a namespace tag: ours only if we declare it, it
         # names no other namespace and what it is proves it ours (the next upload adds the
@@ -214,14 +213,10 @@ class RegularWorkerKind(WorkerKindBase):
 
     def _still_ours(self, target: ApplyTarget, change: Change) -> bool:
         tags = target.client.get_worker_tags(change.name)
-        return target.management_tag in tags and (
-            namespace_tag(target.namespace) in tags
-            # A declared Worker from before namespace tags may be retagged, never deleted.
-            or (
-                change.action is not Action.DELETE
-                and not any(t.startswith(NS_PREFIX) for t in tags)
-            )
-        )
+        marker = rules.tag_marker(tags, target.management_tag, target.namespace)
+        # A declared Worker from before namespace tags may be retagged, never deleted.
+        untagged = marker.namespace is None and change.action is not Action.DELETE
+        return marker.ours(target.namespace) or (marker.managed and untagged)
 
     def _settings(self, reader: Any, namespace: str, name: str) -> Mapping[str, Any]:  # noqa: ARG002 (the protocol's signature)
         return cast(Mapping[str, Any], reader.get_worker_settings(name))

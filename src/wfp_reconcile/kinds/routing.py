@@ -138,22 +138,30 @@ def _index_values(client: Any, namespace_id: str) -> dict[str, Any]:
         ) from exc
 
 
-def _read_index(session: ReadSession, namespace_id: str) -> dict[str, str] | None:
+def _read_index(session: ReadSession) -> dict[str, str] | None:
+    """The stored digests (``None``: no index yet), read once per plan for both kinds;
+    nothing is read without a routing store."""
+    platform = session.platform
+    dispatcher = platform.dispatcher if platform is not None else None
+    if dispatcher is None or dispatcher.routing_data != "store" or not dispatcher.routing_store:
+        raise _NoStore()
+    namespace_id = dispatcher.routing_store.kv_namespace_id
+
     def read() -> dict[str, str] | None:
+        session.count()
         return parse_index(_index_values(session.reader, namespace_id))
 
     return session.once(f"{_READ_KEY}:{namespace_id}", read)
+
+
+class _NoStore(Exception):
+    """``routing_data`` is not ``store``: nothing to read."""
 
 
 class _RoutingBase:
     space = "routing"
     counted = False
     derived = True
-
-    def __init__(self) -> None:
-        # read() gets no repository; the namespace comes from desired() of the same plan
-        # (as kinds.hostname does for its zone).
-        self._namespace_id: str | None = None
 
     def explain(
         self, reader: Any, namespace: str, change: Change, item: Any
@@ -167,7 +175,6 @@ class RoutingIndexKind(_RoutingBase):
 
     def desired(self, ctx: DesiredContext) -> Sequence[DesiredIndex]:
         store = _store(ctx)
-        self._namespace_id = store.kv_namespace_id if store else None
         if store is None or ctx.inventory is None:
             # Records follow what the other kinds leave deployed; without an inventory (a
             # desired state no plan is derived from: status, pre-flight, a plan's first
@@ -180,9 +187,10 @@ class RoutingIndexKind(_RoutingBase):
         return [DesiredIndex(store.kv_namespace_id, digests, records, wanted)]
 
     def read(self, session: ReadSession, wanted: Sequence[Any]) -> Mapping[str, ObservedIndex]:
-        if self._namespace_id is None:
+        try:
+            found = _read_index(session)
+        except _NoStore:
             return {}
-        found = _read_index(session, self._namespace_id)
         return {} if found is None else {INDEX_ITEM: ObservedIndex(found)}
 
     def diff(
@@ -267,7 +275,6 @@ class RoutingKind(_RoutingBase):
 
     def desired(self, ctx: DesiredContext) -> Sequence[DesiredRecords]:
         store = _store(ctx)
-        self._namespace_id = store.kv_namespace_id if store else None
         index = ctx.built.get(ROUTING_INDEX_KIND, ())
         if store is None or not index:
             return []
@@ -278,9 +285,10 @@ class RoutingKind(_RoutingBase):
         ]
 
     def read(self, session: ReadSession, wanted: Sequence[Any]) -> Mapping[str, ObservedRecords]:
-        if self._namespace_id is None:
+        try:
+            found = _read_index(session) or {}
+        except _NoStore:
             return {}
-        found = _read_index(session, self._namespace_id) or {}
         return {c: ObservedRecords(c, d) for c, d in sorted(found.items())}
 
     def diff(

@@ -162,6 +162,30 @@ def _with_site(
     return change.model_copy(update={"fields": (*change.fields, field)})
 
 
+def _not_this_customers(
+    desired: DesiredWorker, actual: ActualWorker, ctx: DiffContext
+) -> tuple[str, str] | None:
+    """What a take-over of the script under a declared name says (adopted, refused), when
+    it is not this customer's: unmanaged, or deployed for another customer (say, still live
+    after its YAML was removed, or protected). Taking the latter over would run one
+    customer's code on another's traffic with its secrets: only an explicit `adopt` moves a
+    script between customers."""
+    if not actual.managed:
+        return (
+            "taken over by `adopt`",
+            "a script of this name exists without the management tag; "
+            f"run `wfp-reconcile adopt {desired.name}` to take it over",
+        )
+    owner = actual.customer(ctx.known_customers)
+    if owner == desired.customer:
+        return None
+    return (
+        f"taken over from customer {owner}",
+        f"deployed for customer {owner}; run `wfp-reconcile adopt {desired.name}` (a "
+        "platform admin's decision) to move it to this customer",
+    )
+
+
 class ScriptKind(WorkerKindBase):
     name = WorkerKind.SCRIPT.value
     phase = Phase.SCRIPTS
@@ -246,35 +270,12 @@ class ScriptKind(WorkerKindBase):
         change: Change | None
         if actual is None:
             change = new_worker(desired)
-        elif not actual.managed:
-            return _with_site(
-                desired,
-                actual,
-                rules.claim(
-                    new_worker(desired),
-                    ctx,
-                    adoptable=True,
-                    adopted="taken over by `adopt`",
-                    refused="a script of this name exists without the management tag; "
-                    f"run `wfp-reconcile adopt {desired.name}` to take it over",
-                ),
+        elif (taken := _not_this_customers(desired, actual, ctx)) is not None:
+            adopted, refused = taken
+            claim = rules.claim(
+                new_worker(desired), ctx, adoptable=True, adopted=adopted, refused=refused
             )
-        elif (owner := actual.customer(ctx.known_customers)) != desired.customer:
-            # Deployed for another customer (say, still live after its YAML was removed, or
-            # protected): taking it over would run one customer's code on another's traffic
-            # with its secrets. Only an explicit `adopt` moves a script between customers.
-            return _with_site(
-                desired,
-                actual,
-                rules.claim(
-                    new_worker(desired),
-                    ctx,
-                    adoptable=True,
-                    adopted=f"taken over from customer {owner}",
-                    refused=f"deployed for customer {owner}; run `wfp-reconcile adopt "
-                    f"{desired.name}` (a platform admin's decision) to move it to this customer",
-                ),
-            )
+            return _with_site(desired, actual, claim)
         else:
             change = compare(desired, actual)
         change = _with_site(desired, actual, change)

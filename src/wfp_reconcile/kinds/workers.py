@@ -13,14 +13,17 @@ from typing import Any, cast
 
 from wfp_reconcile.change import Action, Change, FieldChange
 from wfp_reconcile.details import config_fields, value_key
-from wfp_reconcile.errors import NotFoundError, PlanError
+from wfp_reconcile.errors import PlanError
 from wfp_reconcile.outcome import Entry
 from wfp_reconcile.secrets.planning import created_lines
 from wfp_reconcile.worker import FP_PREFIX, ActualWorker, DesiredWorker
 
+from . import rules
 from .protocol import ApplyTarget, DiffContext, Phase
 
 __all__ = ["WorkerKindBase", "compare", "new_worker"]
+
+_NOT_OURS = "it no longer carries this platform's management tags (someone else owns it now)"
 
 
 def _fp_halves(short: str | None) -> tuple[str | None, str | None]:
@@ -98,6 +101,8 @@ class WorkerKindBase:
         raise NotImplementedError
 
     def _still_ours(self, target: ApplyTarget, change: Change) -> bool:
+        """Whether the Worker still carries our marker (re-read before a retag or delete;
+        ``NotFoundError`` when it is gone)."""
         raise NotImplementedError
 
     def _settings(self, reader: Any, namespace: str, name: str) -> Mapping[str, Any]:
@@ -119,22 +124,14 @@ class WorkerKindBase:
     def diff(
         self, desired: Sequence[Any], actual: Mapping[str, Any], ctx: DiffContext
     ) -> Sequence[Change]:
-        workers = cast(Sequence[DesiredWorker], desired)
-        observed = cast(Mapping[str, ActualWorker], actual)
-        changes: list[Change] = []
-        for worker in workers:
-            change = self._diff_one(worker, observed.get(worker.name), ctx)
-            if change is not None:
-                changes.append(change)
-        declared = ctx.declared.get(self.space, frozenset())
-        for name in sorted(observed):
-            current = observed[name]
-            if name in declared or not current.managed:
-                continue
-            retired = self._retire(current, ctx)
-            if retired is not None:
-                changes.append(retired)
-        return changes
+        return rules.diff_items(
+            cast(Sequence[DesiredWorker], desired),
+            cast(Mapping[str, ActualWorker], actual),
+            ctx.declared.get(self.space, frozenset()),
+            one=lambda worker, seen: self._diff_one(worker, seen, ctx),
+            ours=lambda seen: seen.managed,
+            retired=lambda seen: self._retire(seen, ctx),
+        )
 
     def cost(self, change: Change) -> int:
         return 1 if change.action.writes else 0
@@ -154,29 +151,18 @@ class WorkerKindBase:
             self._upload(target, cast(DesiredWorker, target.item(change)))
         elif change.action is Action.RETAG:
             worker = cast(DesiredWorker, target.item(change))
-            self._check_still_ours(target, change)
+            rules.still_ours(change, self._still_ours(target, change), _NOT_OURS)
             self._retag(target, worker)
         elif change.action is Action.DELETE:
-            try:
-                self._check_still_ours(target, change)
-                self._delete(target, change.name)
-            except NotFoundError:
-                pass  # already gone (a re-run after a kill): the goal is reached
+            rules.delete_ours(
+                change,
+                current=lambda: self._still_ours(target, change),
+                ours=bool,
+                delete=lambda _: self._delete(target, change.name),
+                why=_NOT_OURS,
+            )
         else:
             raise PlanError(f"Unexpected action in plan: {change.action}")
-
-    def _check_still_ours(self, target: ApplyTarget, change: Change) -> None:
-        """Refuse to retag or delete a Worker that lost our tags since the plan was read.
-
-        The plan saw the tags a moment (or, with a saved plan, hours) ago; re-reading them
-        right before the write closes that window for everything but a concurrent writer.
-        """
-        if not self._still_ours(target, change):
-            raise PlanError(
-                f"Refusing to {change.action.value} {change.kind} {change.name}: it no "
-                "longer carries this platform's management tags (someone else owns it now). "
-                "Make a new plan."
-            )
 
     def explain(
         self, reader: Any, namespace: str, change: Change, item: Any

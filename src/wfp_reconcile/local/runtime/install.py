@@ -26,6 +26,7 @@ __all__ = [
     "ensure_installed",
     "find_node",
     "install_dir",
+    "install_lock",
     "runtime_file",
 ]
 
@@ -91,7 +92,8 @@ def _is_installed(target: Path) -> bool:
 
 
 @contextlib.contextmanager
-def _install_lock(root: Path) -> Iterator[None]:
+def install_lock(root: Path) -> Iterator[None]:
+    """One installer at a time below ``root`` (parallel test workers, CI and dev)."""
     root.mkdir(parents=True, exist_ok=True)
     with (root / ".install.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -110,7 +112,7 @@ def ensure_installed(cache_root: Path | None = None, *, timeout: float = 900) ->
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeSetupError("npm was not found on PATH. " + _help())
-    with _install_lock(target.parent):
+    with install_lock(target.parent):
         if _is_installed(target):
             return target
         staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
