@@ -851,3 +851,20 @@ test("store: the status page lists the index's customers, or the D1 mirror's fle
   assert.match(page.text, /tier=pro/);
   assert.ok(!page.text.includes(sha("acme-token")));
 });
+
+test("store: host routing and custom hostnames look the script's record up too", async () => {
+  const m = {
+    ...storeManifest,
+    routing: { mode: "host", domain: "apps.example.com" },
+    hostnames: { "shop.example.org": "hello" },
+  };
+  const dispatcher = core.createDispatcher(m);
+  const viaDomain = await runStore("https://hello.apps.example.com/", { dispatcher });
+  assert.equal(viaDomain.res.status, 200);
+  assert.deepEqual(viaDomain.calls[0].options.limits, { cpuMs: 50, subRequests: 5 });
+  const custom = await runStore("https://shop.example.org/", { dispatcher });
+  assert.equal(custom.res.status, 200);
+  assert.equal(custom.calls[0].name, "hello");
+  const unrouted = await runStore("https://nobody.apps.example.com/", { dispatcher });
+  assert.equal(unrouted.res.status, 503);
+});
