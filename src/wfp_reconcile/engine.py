@@ -162,7 +162,10 @@ def plan_repo(
         The plan and the states it was computed from.
     """
     _check_scope(repo, customers)
-    desired = build_desired(repo, customers=customers)
+    # The derived kinds are built again from the stock taken below; until then only their
+    # names are used (to read them), so this first build routes nothing instead of
+    # assembling a manifest of the whole fleet that is thrown away.
+    desired = build_desired(repo, customers=customers, inventory=Inventory({}))
     actual = read_actual(client, desired)
     rules: dict[str, Any] = {
         "customers": customers,
