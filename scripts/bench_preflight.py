@@ -12,7 +12,13 @@ each importing the platform module and a shared customer module) and measures, i
 
 Target (issue 17): 10 changed scripts in <= 3 s including start-up.
 
+``--apply`` measures instead what pre-flight adds to ``apply`` of N changed scripts,
+against the local API emulator (its own upload check off, so only apply's pre-flight is
+timed): the same plan applied with and without pre-flight, alternating, each run
+changing every script again.
+
 Usage: .venv/bin/python scripts/bench_preflight.py [--sizes 10,1000] [--runs 3] [--json]
+       .venv/bin/python scripts/bench_preflight.py --apply [--sizes 10] [--runs 5]
 """
 
 from __future__ import annotations
@@ -110,13 +116,93 @@ def measure(root: Path) -> dict[str, float]:
     }
 
 
+def _change_every_script(root: Path, version: int) -> None:
+    for path in sorted((root / "customers").glob("*/c*-s*.mjs")):
+        text = path.read_text().split("// version", 1)[0]
+        path.write_text(f"{text}// version {version}\n")
+
+
+def measure_apply(root: Path, size: int, runs: int) -> dict[str, Any]:
+    """Median apply time of ``size`` changed scripts with and without pre-flight."""
+    import secrets
+
+    from wfp_reconcile.cloudflare import ClientSettings, CloudflareClient
+    from wfp_reconcile.engine import apply_plan, plan_repo
+    from wfp_reconcile.local.emulator import run_emulator
+
+    os.environ["WFP_EMULATOR_PREFLIGHT"] = "0"  # time apply's pre-flight, not the emulator's
+    token = secrets.token_urlsafe(24)
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    with tempfile.TemporaryDirectory(prefix="wfp-bench-apply-") as state:
+        with run_emulator(Path(state), api_token=token) as server:
+            settings = ClientSettings(
+                account_id="0123456789abcdef0123456789abcdef",
+                api_token=token,
+                base_url=server.api_base,
+                requests_per_window=1_000_000,
+            )
+            with CloudflareClient(settings) as client:
+                client.ensure_namespace("bench")
+                repo = load_repo_dir(root, env={})
+                apply_plan(plan_repo(repo, client).plan, repo, client, verify_state=False)
+                for run in range(2 * runs):
+                    preflight = run % 2 == 0
+                    _change_every_script(root, run)
+                    repo = load_repo_dir(root, env={})
+                    planned = plan_repo(repo, client, describe=False)
+                    started = time.perf_counter()
+                    result = apply_plan(
+                        planned.plan, repo, client, verify_state=False, preflight=preflight
+                    )
+                    timings[preflight].append(time.perf_counter() - started)
+                    if not result.ok or (preflight and result.preflight is None):
+                        raise SystemExit(f"the benchmark's apply did not succeed: {result}")
+    with_s = statistics.median(timings[True])
+    without_s = statistics.median(timings[False])
+    return {
+        "scripts": size,
+        "runs": runs,
+        "apply_without_s": without_s,
+        "apply_with_s": with_s,
+        "added_s": with_s - without_s,
+    }
+
+
+def main_apply(sizes: list[int], runs: int, as_json: bool) -> int:
+    rows = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix="wfp-bench-preflight-") as tmp:
+            root = Path(tmp)
+            write_repo(root, size)
+            rows.append(measure_apply(root, size, runs))
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"# apply pre-flight ({platform.machine()}, {os.cpu_count()} CPUs, median of runs)")
+    print()
+    print("| changed scripts | apply --no-preflight | apply | added by pre-flight |")
+    print("| --- | --- | --- | --- |")
+    for r in rows:
+        print(
+            f"| {r['scripts']} | {r['apply_without_s']:.2f} s | {r['apply_with_s']:.2f} s "
+            f"| {r['added_s']:.2f} s |"
+        )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10,1000")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sizes", default=None)
+    parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--apply", action="store_true", help="time apply with and without it")
     args = parser.parse_args()
     ensure_installed()
+    if args.apply:
+        sizes = [int(s) for s in (args.sizes or "10").split(",")]
+        return main_apply(sizes, args.runs or 5, args.json)
+    args.sizes = args.sizes or "10,1000"
+    args.runs = args.runs or 3
     rows: list[dict[str, Any]] = []
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="wfp-bench-preflight-") as tmp:

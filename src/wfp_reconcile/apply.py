@@ -6,6 +6,10 @@ last, so that nothing is ever routed to code that is not there yet and nothing i
 removed before its replacement is live. Within a phase operations run
 concurrently; one failure does not stop the others. Every operation is
 idempotent, so running again after a fault converges.
+
+An upload pre-flight found Cloudflare would reject (``engine.apply_plan``) is *skipped*:
+never sent, so the last good version stays live. Unlike a failure it holds nothing
+back, because the dispatcher the engine hands over was derived without it.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from wfp_reconcile.bundle import ScriptUpload
 from wfp_reconcile.change import Action, Change
@@ -24,9 +28,23 @@ from wfp_reconcile.errors import PlanError, WfpError
 from wfp_reconcile.kinds import Inventory, Phase, kind
 from wfp_reconcile.secrets.delivery import SecretKeys
 
-__all__ = ["ApplyEvent", "ApplyResult", "OperationResult", "Phase", "PlanApplier", "phases"]
+if TYPE_CHECKING:
+    from wfp_reconcile.preflight import PreflightReport
+
+__all__ = [
+    "UPLOADS",
+    "ApplyEvent",
+    "ApplyResult",
+    "OperationResult",
+    "Phase",
+    "PlanApplier",
+    "phases",
+]
 
 logger = logging.getLogger(__name__)
+
+UPLOADS = (Action.CREATE, Action.UPDATE, Action.ADOPT)
+"""The actions that upload a bundle (what pre-flight checks and may skip)."""
 
 
 def phases(changes: Sequence[Change]) -> list[tuple[Phase, list[Change]]]:
@@ -70,13 +88,30 @@ class WorkerWriter(Protocol):
 class OperationResult:
     change: Change
     error: str | None
+    """Why the operation did not happen: its failure, why it was skipped, or what it
+    waited for; ``None`` when it was done."""
     seconds: float
     attempted: bool = True
     """False when the operation waited for an earlier phase that failed."""
+    skipped: bool = False
+    """True when pre-flight found Cloudflare would reject the upload, so it was not sent
+    (``error`` says where the code is broken)."""
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def holds_back(self) -> bool:
+        """Whether the dispatcher and the deletes must wait for this one.
+
+        A skipped upload does not: the dispatcher was derived without it (a new script is
+        not routed, an updated one keeps its deployed entry). A skipped dispatcher does:
+        the deletes assume its new routing is live.
+        """
+        if self.ok:
+            return False
+        return not self.skipped or kind(self.change.kind).derived
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +129,10 @@ class ApplyResult:
     results: tuple[OperationResult, ...]
     inventory: Inventory | None = None
     """What is deployed and ours after the apply (``kinds.outcome``), when known."""
+    preflight: PreflightReport | None = None
+    """What pre-flight loaded before the first write (``None``: it did not run)."""
+    preflight_note: str | None = None
+    """Why pre-flight did not run although it was asked for (no runtime here)."""
 
     @property
     def succeeded(self) -> tuple[OperationResult, ...]:
@@ -102,7 +141,12 @@ class ApplyResult:
     @property
     def failed(self) -> tuple[OperationResult, ...]:
         """Operations that were tried and failed."""
-        return tuple(r for r in self.results if not r.ok and r.attempted)
+        return tuple(r for r in self.results if not r.ok and r.attempted and not r.skipped)
+
+    @property
+    def skipped(self) -> tuple[OperationResult, ...]:
+        """Uploads not sent because pre-flight found Cloudflare would reject them."""
+        return tuple(r for r in self.results if r.skipped)
 
     @property
     def not_attempted(self) -> tuple[OperationResult, ...]:
@@ -111,6 +155,7 @@ class ApplyResult:
 
     @property
     def ok(self) -> bool:
+        """Everything was done: a skipped upload is not (the apply exits 1)."""
         return all(r.ok for r in self.results)
 
 
@@ -133,35 +178,58 @@ class PlanApplier:
             (k, item.name): item for k in desired.items for item in desired.items[k]
         }
 
-    def apply(self, changes: Sequence[Change]) -> ApplyResult:
+    def apply(
+        self, changes: Sequence[Change], *, skip: Mapping[tuple[str, str], str] | None = None
+    ) -> ApplyResult:
+        """Apply ``changes`` phase by phase.
+
+        Args:
+            changes: The plan's changes (the derived ones as the caller derived them).
+            skip: ``(kind, name)`` -> why: uploads not to send (pre-flight's findings).
+        """
+        skip = skip or {}
         results: list[OperationResult] = []
         total = sum(1 for c in changes if c.action.writes)
         done = 0
+
+        def report(phase: Phase, result: OperationResult) -> None:
+            nonlocal done
+            results.append(result)
+            done += 1
+            if self.on_event:
+                self.on_event(ApplyEvent(phase, result, done, total))
+
         for phase, items in phases(changes):
             # The dispatcher's manifest routes to every declared script and deletes assume
             # the new routing is live: both wait for every earlier phase to succeed, so a
             # failed upload never leaves traffic routed to code that is not there. A
-            # re-run does what is left.
-            if phase in (Phase.DISPATCHER, Phase.DELETES) and any(not r.ok for r in results):
+            # re-run does what is left. A skipped upload holds nothing back (holds_back).
+            blocking = [r for r in results if r.holds_back]
+            if phase in (Phase.DISPATCHER, Phase.DELETES) and blocking:
+                why = (
+                    "not attempted: an earlier phase failed"
+                    if any(not r.skipped for r in blocking)
+                    else "not attempted: the dispatcher's upload was skipped (pre-flight)"
+                )
                 for change in items:
-                    result = OperationResult(
-                        change, "not attempted: an earlier phase failed", 0.0, attempted=False
-                    )
-                    results.append(result)
-                    done += 1
-                    if self.on_event:
-                        self.on_event(ApplyEvent(phase, result, done, total))
+                    report(phase, OperationResult(change, why, 0.0, attempted=False))
                 continue
+            held = [c for c in items if c.action in UPLOADS and (c.kind, c.name) in skip]
+            for change in held:
+                report(
+                    phase,
+                    OperationResult(change, skip[(change.kind, change.name)], 0.0, skipped=True),
+                )
+            if held:
+                kept = {(c.kind, c.name) for c in held}
+                items = [c for c in items if (c.kind, c.name) not in kept]
             outcomes = self.client.map_concurrent(self._run, items)
             for change, outcome in zip(items, outcomes, strict=True):
                 if isinstance(outcome, OperationResult):
                     result = outcome
                 else:  # the client's own failure wrapper
                     result = OperationResult(change, str(outcome), 0.0)
-                results.append(result)
-                done += 1
-                if self.on_event:
-                    self.on_event(ApplyEvent(phase, result, done, total))
+                report(phase, result)
         return ApplyResult(tuple(results))
 
     def _run(self, change: Change) -> OperationResult:

@@ -6,13 +6,14 @@ cannot disagree about what a plan means.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from wfp_reconcile import __version__
 from wfp_reconcile.actual import ActualState, read_actual
-from wfp_reconcile.apply import ApplyEvent, ApplyResult, PlanApplier
+from wfp_reconcile.apply import UPLOADS, ApplyEvent, ApplyResult, PlanApplier
 from wfp_reconcile.assets.plan import describe_assets
 from wfp_reconcile.cloudflare import CloudflareClient
 from wfp_reconcile.cloudflare.assets import get_script_content_typed
@@ -24,9 +25,11 @@ from wfp_reconcile.diff import Action, Change, FieldChange, diff_kinds, in_apply
 from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError, WfpError
 from wfp_reconcile.kinds import Inventory, after_apply, kind, kinds
 from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
+from wfp_reconcile.preflight import PreflightReport, PreflightSession
+from wfp_reconcile.preflight.apply_gate import replace_checked, skip_reasons, uploads_to_skip
 from wfp_reconcile.secrets.delivery import SecretKeys
 
-__all__ = ["PlannedRun", "ReconcileResult", "apply_plan", "plan_repo"]
+__all__ = ["PlannedRun", "ReconcileResult", "apply_plan", "plan_repo", "without_skipped"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -256,6 +259,8 @@ def apply_plan(
     verify_state: bool = True,
     on_event: Callable[[ApplyEvent], None] | None = None,
     secret_keys: SecretKeys | None = None,
+    preflight: bool = False,
+    preflight_session: PreflightSession | None = None,
 ) -> ApplyResult:
     """Apply exactly ``plan``, refusing if it is stale or unsafe.
 
@@ -271,10 +276,17 @@ def apply_plan(
         on_event: Called after every operation.
         secret_keys: What decrypts declared secrets; by default the identity in
             ``WFP_AGE_IDENTITY``/``WFP_AGE_IDENTITY_FILE``, read only when needed.
+        preflight: Before the first write, load every bundle the plan uploads in workerd
+            and skip those Cloudflare would reject (docs/preflight.md, "In apply"): the
+            last good version stays live, the dispatcher is derived without them, the
+            rest is applied. Without the runtime the apply goes on unchecked and
+            ``preflight_note`` says so.
+        preflight_session: The workerd to load them in (a new one otherwise).
 
     Returns:
-        The operations' results, what is deployed and ours afterwards and, when
-        platform.yaml names a D1 database, what the mirror did (it runs last; see docs/d1.md).
+        The operations' results (skipped uploads among them), what is deployed and ours
+        afterwards and, when platform.yaml names a D1 database, what the mirror did (it
+        runs last; see docs/d1.md).
 
     Raises:
         StalePlanError: The repository, commit or namespace changed since the plan.
@@ -345,6 +357,13 @@ def apply_plan(
                 "The repository changed since the plan was made (its desired state differs); "
                 "make a new plan."
             )
+    # Pre-flight runs before the first write. The staleness checks above compare the
+    # plan as planned; what it skips changes only what is carried out (and the
+    # dispatcher derived from that).
+    gated = _Gated(desired, plan.changes, {}, None, None)
+    if preflight:
+        gated = _preflight(plan, repo, desired, actual, preflight_session)
+    desired = gated.desired
     if plan.create_namespace:
         client.ensure_namespace(plan.namespace)
     keys = secret_keys or SecretKeys(
@@ -352,14 +371,97 @@ def apply_plan(
         recipients=repo.platform.secrets.recipients,
         demo_fallback=True,  # against the local emulator only (the example works as is)
     )
-    result = PlanApplier(client, desired, on_event=on_event, secret_keys=keys).apply(plan.changes)
+    applier = PlanApplier(client, desired, on_event=on_event, secret_keys=keys)
+    result = applier.apply(gated.changes, skip=gated.skip)
+    # Skipped, failed and not attempted alike: not carried out, kept as they were.
     missed = {(r.change.kind, r.change.name) for r in result.results if not r.ok}
-    inventory = outcome(repo, desired, actual, plan.changes, failed=missed)
+    inventory = outcome(repo, desired, actual, gated.changes, failed=missed)
     return ReconcileResult(
         result.results,
         inventory=inventory,
+        preflight=gated.report,
+        preflight_note=gated.note,
         mirror=_mirror(plan, repo, client, inventory),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Gated:
+    """What apply carries out once pre-flight has spoken."""
+
+    desired: DesiredState
+    changes: tuple[Change, ...]
+    skip: Mapping[tuple[str, str], str]
+    report: PreflightReport | None
+    note: str | None
+
+
+def _preflight(
+    plan: Plan,
+    repo: PlatformRepo,
+    desired: DesiredState,
+    actual: ActualState,
+    session: PreflightSession | None,
+) -> _Gated:
+    uploads = {(c.kind, c.name) for c in plan.changes if c.action in UPLOADS}
+    with contextlib.ExitStack() as stack:
+        if session is None:
+            session = PreflightSession()  # workerd starts on the first load, if any
+            stack.callback(session.close)
+        report, note = uploads_to_skip(repo, desired, uploads, session=session)
+        skip = dict(skip_reasons(report))
+        held = {key for key in skip if not kind(key[0]).derived}
+        if report is None or not held:
+            return _Gated(desired, plan.changes, skip, report, note)
+        # The dispatcher was derived assuming every upload succeeds: derive it again
+        # without the skipped ones and load that bundle (when it still differs from the
+        # deployed one) in the same workerd.
+        adopted = [c.name for c in plan.changes if c.action is Action.ADOPT]
+        desired, changes = without_skipped(
+            repo, desired, actual, plan.changes, held, customers=plan.customers, adopt=adopted
+        )
+        derived = {key for key in uploads if kind(key[0]).derived}
+        redo = {(c.kind, c.name) for c in changes if c.action in UPLOADS and kind(c.kind).derived}
+        again, note = uploads_to_skip(repo, desired, redo, session=session)
+        report = replace_checked(report, derived, again)
+        skip = {key: skip[key] for key in held} | dict(skip_reasons(again))
+        return _Gated(desired, changes, skip, report, note)
+
+
+def without_skipped(
+    repo: PlatformRepo,
+    desired: DesiredState,
+    actual: ActualState,
+    changes: Sequence[Change],
+    skipped: Collection[tuple[str, str]],
+    *,
+    customers: Collection[str] = (),
+    adopt: Collection[str] = (),
+) -> tuple[DesiredState, tuple[Change, ...]]:
+    """The derived kinds (the dispatcher) built and diffed again as if ``skipped`` were
+    not carried out, as ``plan_repo`` builds them assuming every write succeeds (pure).
+
+    A skipped new script is then not routed, a skipped update keeps the routing entry
+    of the version that is deployed; when the dispatcher that results is the deployed
+    one, there is no dispatcher change.
+
+    Returns:
+        The desired state with the derived items rebuilt, and ``changes`` with their
+        derived changes replaced by the new diff.
+    """
+    base = tuple(c for c in changes if not kind(c.kind).derived)
+    inventory = outcome(repo, desired, actual, base, failed=skipped, derived=False)
+    rebuilt = derive(desired, repo, inventory)
+    rediffed = compute_diff(
+        rebuilt,
+        actual,
+        customers=customers,
+        suspended={c.id for c in repo.customers if c.suspended},
+        known_customers={c.id for c in repo.customers},
+        adopt=adopt,
+        only=[k.name for k in kinds() if k.derived],
+    )
+    return rebuilt, base + rediffed
 
 
 def _change_keys(changes: Sequence[Change]) -> list[tuple[str, str, str]]:

@@ -15,6 +15,7 @@ from wfp_reconcile.engine import ReconcileResult
 from wfp_reconcile.kinds import kind
 from wfp_reconcile.outcome import Inventory
 from wfp_reconcile.plan import Plan
+from wfp_reconcile.preflight.render import summary_line as preflight_summary
 from wfp_reconcile.worker import WorkerKind
 
 __all__ = [
@@ -221,31 +222,60 @@ def _mirror_line(mirror: MirrorResult) -> str:
     return f"D1 mirror: {migrated}{', '.join(changed)} in {mirror.write_requests} write requests."
 
 
+def _kept(change: Change) -> str:
+    # What a skipped upload leaves live (the dispatcher was derived accordingly).
+    if change.action is Action.CREATE:
+        return "not created, not routed"
+    if change.action is Action.ADOPT:
+        return "not adopted, left as it is"
+    return "the deployed version stays live"
+
+
 def render_apply_result(result: ApplyResult) -> str:
-    """What succeeded and what failed, ending in a one-line summary."""
+    """What succeeded, what was skipped and what failed, ending in a one-line summary."""
     lines = []
+    if result.preflight_note is not None:
+        lines.append(f"warning: {result.preflight_note}; uploads were sent unchecked.")
+    elif result.preflight is not None:
+        lines.append(preflight_summary(result.preflight))
     mirror = result.mirror if isinstance(result, ReconcileResult) else None
     if mirror is not None:
         lines.append(_mirror_line(mirror))
+    for skipped in result.skipped:
+        change = skipped.change
+        lines.append(
+            f"skipped: {change.action.value} {kind(change.kind).label(change)} "
+            f"({_kept(change)}): {skipped.error}"
+        )
     for failed in result.failed:
         change = failed.change
         lines.append(
             f"failed: {change.action.value} {kind(change.kind).label(change)}: {failed.error}"
         )
     ok, bad, waiting = len(result.succeeded), len(result.failed), len(result.not_attempted)
+    held = len(result.skipped)
     if waiting:
         names = ", ".join(kind(r.change.kind).label(r.change) for r in result.not_attempted)
         lines.append(f"not attempted until the failures are fixed: {names}")
-    if mirror is not None and not mirror.ok and not bad:
+    if mirror is not None and not mirror.ok and not bad and not held:
         lines.append(
             f"Apply finished with failures: {ok} operations succeeded but the D1 mirror "
             "failed. Run apply again to retry it."
         )
     elif bad:
-        left = f", {waiting} not attempted" if waiting else ""
+        left = f", {held} skipped by pre-flight" if held else ""
+        left += f", {waiting} not attempted" if waiting else ""
         lines.append(
             f"Apply finished with failures: {ok} succeeded, {bad} failed{left}. "
             "Run apply again to retry; completed operations are not repeated."
+        )
+    elif held:
+        left = f", {waiting} not attempted" if waiting else ""
+        mirror_failed = " The D1 mirror failed too." if mirror is not None and not mirror.ok else ""
+        lines.append(
+            f"Apply finished with skipped uploads: {ok} succeeded, {held} skipped by "
+            f"pre-flight{left}. Fix the code named above and apply again; everything else "
+            f"was applied.{mirror_failed}"
         )
     else:
         lines.append(f"Apply complete: {ok} operations succeeded.")

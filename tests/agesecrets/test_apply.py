@@ -223,3 +223,36 @@ def test_demo_identity_and_demo_recipient_are_refused_off_the_local_emulator() -
     )
     assert local.reveal([value]) == [{"type": "secret_text", "name": "K", "text": PLAINTEXT}]
     assert json.dumps(value.__repr__()).find(PLAINTEXT) == -1
+
+
+@pytest.mark.workerd
+def test_a_skipped_upload_keeps_its_secrets_and_names_no_value(
+    repo: Path,
+    identity: tuple[str, str],
+    run: Run,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wfp_reconcile.preflight.upload_gate import gate_enabled
+
+    if not gate_enabled():
+        pytest.skip("the local runtime is not installed")
+    r = ["--repo", str(repo)]
+    assert (
+        run("secret", "set", "acme", "--script", "acme-pay", "STRIPE_KEY", *r, stdin=PLAINTEXT)[0]
+        == 0
+    )
+    monkeypatch.setenv("WFP_AGE_IDENTITY", identity[0])
+    assert run("apply", *r, "--auto-approve")[0] == 0
+    # A broken version that would read the secret: pre-flight skips it before any
+    # secret is decrypted into an upload (the run fixture checks no output has it).
+    (repo / "customers" / "acme" / "pay.mjs").write_text(
+        "const key = env.STRIPE_KEY;\nexport default { fetch() { return new Response(key); } };\n"
+    )
+
+    code, out, err = run("apply", *r, "--auto-approve")
+
+    assert code == 1, out + err
+    assert "skipped: update script acme-pay" in out
+    assert "customers/acme/pay.mjs:1:" in out and "env is not defined" in out
+    assert _secret_texts(emulator, "acme-pay") == {"STRIPE_KEY": PLAINTEXT}

@@ -2,7 +2,8 @@
 the D1 mirror's rows and the apply summary must describe the same set of scripts.
 
 Installed as an autouse fixture by tests/engine/conftest.py and tests/d1/conftest.py: it
-wraps the CLI's ``apply_plan`` and, after each successful apply, reads back what was
+wraps the CLI's ``apply_plan`` and, after each successful apply (pre-flight's skips
+allowed), reads back what was
 really uploaded (the dispatcher's manifest module in the emulator's store) and written
 (``deployed_scripts`` in D1), and compares both with the apply's inventory.
 """
@@ -76,7 +77,8 @@ def outcome_invariant(
 
     def checked(plan: Any, repo: Any, client: Any, **kwargs: Any) -> Any:
         result = real(plan, repo, client, **kwargs)
-        if result.ok:
+        # Skipped uploads (pre-flight) are not failures: everything else was applied.
+        if result.ok or (result.skipped and not result.failed and not result.not_attempted):
             try:
                 check_after_apply(emulator, repo, client, result)
             except AssertionError as exc:  # the CLI would turn it into exit code 3

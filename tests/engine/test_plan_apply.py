@@ -9,6 +9,9 @@ from wfp_reconcile.bundle import Module, ScriptUpload
 
 from .conftest import PlatformRepoBuilder
 
+# Changed code a Worker upload must still accept (apply pre-flights it): a fetch handler.
+CHANGED = 'export default { fetch() { return new Response("changed"); } };\n'
+
 
 def _repo_args(builder: PlatformRepoBuilder) -> list[str]:
     return ["--repo", str(builder.root)]
@@ -126,7 +129,7 @@ def test_suspended_customer_is_neither_updated_nor_deleted(platform_repo, cf, ru
     platform_repo.customer("acme", ["a1", "a2"])
     _ensure_namespace(emulator_client)
     assert _apply(run, platform_repo)[0] == 0
-    (platform_repo.root / "customers" / "acme" / "a1.mjs").write_text("export default {};\n")
+    (platform_repo.root / "customers" / "acme" / "a1.mjs").write_text(CHANGED)
     platform_repo.customer("acme", ["a1"], suspended=True)  # a2 dropped, a1 changed
     cf.reset_requests()
 
@@ -150,7 +153,7 @@ def test_unmanaged_script_with_a_declared_name_is_a_conflict_until_adopted(
     assert "wfp-reconcile adopt taken" in out
     assert _scripts(emulator_client)["taken"] == ("someone-else",)
 
-    (platform_repo.root / "customers" / "acme" / "free.mjs").write_text("export default {};\n")
+    (platform_repo.root / "customers" / "acme" / "free.mjs").write_text(CHANGED)
     cf.reset_requests()
     code, out, err = run("adopt", "taken", *_repo_args(platform_repo), "--auto-approve")
     assert code == 0, err
@@ -234,7 +237,7 @@ def test_saved_plan_applies_exactly_and_is_refused_after_a_repository_change(
     _ensure_namespace(emulator_client)
     plan_file = tmp_path / "plan.json"
     assert run("plan", *_repo_args(platform_repo), "--out", str(plan_file))[0] == 0
-    (platform_repo.root / "customers" / "acme" / "a1.mjs").write_text("export default {};\n")
+    (platform_repo.root / "customers" / "acme" / "a1.mjs").write_text(CHANGED)
 
     code, _, err = run("apply", str(plan_file), *_repo_args(platform_repo))
     assert code == 1
@@ -281,7 +284,7 @@ def test_list_without_tags_mode_gives_the_same_plan(platform_repo, cf, run, emul
     _ensure_namespace(emulator_client)
     assert _apply(run, platform_repo)[0] == 0
     platform_repo.edit_customer("globex", plan="advanced")
-    (platform_repo.root / "customers" / "acme" / "a2.mjs").write_text("export default {};\n")
+    (platform_repo.root / "customers" / "acme" / "a2.mjs").write_text(CHANGED)
 
     normal = _plan_json(run, platform_repo)
     cf.set_faults(FaultConfig(list_without_tags=True))

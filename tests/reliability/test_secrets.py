@@ -72,6 +72,11 @@ def _stored_bundles(server: EmulatorServer) -> str:
     return "\n".join(out)
 
 
+def _code(version: str) -> str:
+    # Changed code apply still uploads (it pre-flights every upload: a fetch handler).
+    return f'export default {{ fetch() {{ return new Response("{version}"); }} }};\n'
+
+
 def test_tokens_never_appear_in_output_logs_errors_plans_or_requests(
     tmp_path: Path,
     server: EmulatorServer,
@@ -124,15 +129,15 @@ def test_tokens_never_appear_in_output_logs_errors_plans_or_requests(
         transcript += [captured.out, captured.err]
 
     # Failures: a failing upload, persistent 5xx, dropped connections, a wrong token.
-    (repo / "customers" / "acme" / "w.mjs").write_text("export default {}; // v2\n")
-    (repo / "customers" / "globex" / "w.mjs").write_text("export default {}; // v2\n")
+    (repo / "customers" / "acme" / "w.mjs").write_text(_code("v2"))
+    (repo / "customers" / "globex" / "w.mjs").write_text(_code("v2"))
     server.set_faults(FaultConfig(fail_scripts=("acme-web",), fail_5xx=0.3, seed=1))
     assert main(["--debug", "apply", *r, "--auto-approve"]) == 1
     server.set_faults(FaultConfig(drop=0.5, seed=3))
     assert main(["--debug", "plan", *r]) in (0, 1)
     server.set_faults(FaultConfig())
     # A wrong identity fails the uploads of scripts with secrets, quoting nothing.
-    (repo / "customers" / "acme" / "w.mjs").write_text("export default {}; // v3\n")
+    (repo / "customers" / "acme" / "w.mjs").write_text(_code("v3"))
     monkeypatch.setenv("WFP_AGE_IDENTITY", wrong_identity)
     assert main(["--debug", "apply", *r, "--auto-approve"]) == 1
     monkeypatch.setenv("WFP_AGE_IDENTITY", identity)

@@ -98,6 +98,7 @@ def plan(
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[ApplyEvent], None]]:
     if sys.stderr.isatty():
+        from rich.markup import escape
         from rich.progress import Progress
 
         with Progress(transient=True) as progress:
@@ -107,9 +108,13 @@ def _progress(total: int) -> Iterator[Callable[[ApplyEvent], None]]:
                 progress.update(task, completed=event.done, description=event.phase.value)
                 if not event.result.ok:
                     change = event.result.change
+                    word = (
+                        "[yellow]skipped[/yellow]" if event.result.skipped else "[red]failed[/red]"
+                    )
                     progress.console.print(
-                        f"[red]failed[/red] {change.action.value} {change.name}: "
-                        f"{event.result.error}"
+                        f"{word} {change.action.value} {change.name}: "
+                        f"{escape(event.result.error or '')}",
+                        highlight=False,
                     )
 
             yield advance
@@ -117,7 +122,12 @@ def _progress(total: int) -> Iterator[Callable[[ApplyEvent], None]]:
 
     def line(event: ApplyEvent) -> None:
         change = event.result.change
-        status = "ok" if event.result.ok else f"FAILED: {event.result.error}"
+        if event.result.ok:
+            status = "ok"
+        elif event.result.skipped:
+            status = f"SKIPPED: {event.result.error}"
+        else:
+            status = f"FAILED: {event.result.error}"
         click.echo(
             f"[{event.done}/{event.total}] {change.action.value} {change.kind} "
             f"{change.name}: {status}",
@@ -128,16 +138,26 @@ def _progress(total: int) -> Iterator[Callable[[ApplyEvent], None]]:
 
 
 def _finish(result: ApplyResult) -> int:
+    # A skipped upload exits 1 like a failed one, so main's apply check goes red and
+    # says why, though everything else was applied.
     click.echo(render_apply_result(result))
-    if not result.ok and not result.failed:
+    skipped = len(result.skipped)
+    if result.failed:
+        also = f" ({skipped} more skipped by pre-flight)" if skipped else ""
         raise ApplyFailedError(
-            "The namespace was applied but the D1 mirror could not be brought up to date; "
-            "run apply again to retry it."
+            f"{len(result.failed)} of {len(result.results)} operations failed{also}; "
+            "run apply again to retry them."
+        )
+    if skipped:
+        raise ApplyFailedError(
+            f"{skipped} of {len(result.results)} operations were skipped: Cloudflare would "
+            "reject them (pre-flight, above); their last good version stays live. Fix the "
+            "code and apply again."
         )
     if not result.ok:
         raise ApplyFailedError(
-            f"{len(result.failed)} of {len(result.results)} operations failed; "
-            "run apply again to retry them."
+            "The namespace was applied but the D1 mirror could not be brought up to date; "
+            "run apply again to retry it."
         )
     return 0
 
@@ -163,6 +183,8 @@ def _run_apply(
     auto_approve: bool,
     allow_deletes: int | None,
     adopt: Sequence[str] = (),
+    *,
+    preflight: bool = True,
 ) -> int:
     platform_repo = load_platform_repo(repo, ref)
     with open_client(platform_repo) as client:
@@ -181,6 +203,7 @@ def _run_apply(
                 # After a prompt, minutes may have passed: check nothing moved meanwhile.
                 verify_state=asked,
                 on_event=on_event,
+                preflight=preflight,
             )
     return _finish(result)
 
@@ -200,6 +223,7 @@ def _run_apply(
     metavar="N",
     help="Accept exactly N deletes beyond platform.yaml's safety limits.",
 )
+@preflight_opts.no_preflight_option
 def apply(
     plan_file: Path | None,
     repo: Path,
@@ -207,10 +231,13 @@ def apply(
     customers: tuple[str, ...],
     auto_approve: bool,
     allow_deletes: int | None,
+    no_preflight: bool,
 ) -> int:
     """Make the namespace match the repository (or apply a saved plan exactly)."""
     if plan_file is None:
-        return _run_apply(repo, ref, customers, auto_approve, allow_deletes)
+        return _run_apply(
+            repo, ref, customers, auto_approve, allow_deletes, preflight=not no_preflight
+        )
     if customers:
         raise click.UsageError("--customer cannot be combined with a saved plan file.")
     saved = load_plan(plan_file)
@@ -219,7 +246,12 @@ def apply(
         total = sum(1 for c in saved.changes if c.action.writes)
         with _progress(total) as on_event:
             result = apply_plan(
-                saved, platform_repo, client, allow_deletes=allow_deletes, on_event=on_event
+                saved,
+                platform_repo,
+                client,
+                allow_deletes=allow_deletes,
+                on_event=on_event,
+                preflight=not no_preflight,
             )
     return _finish(result)
 

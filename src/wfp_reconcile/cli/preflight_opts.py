@@ -1,5 +1,6 @@
 """``--preflight`` for ``validate`` and ``plan``: load the bundles apply would upload in
-workerd and report what Cloudflare would reject (docs/preflight.md)."""
+workerd and report what Cloudflare would reject; ``apply --no-preflight`` turns off the
+check apply makes by itself (docs/preflight.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ __all__ = [
     "base_option",
     "check_plan",
     "emit",
+    "no_preflight_option",
     "preflight_format_option",
     "preflight_option",
     "run_for_plan",
@@ -29,6 +31,16 @@ preflight_option = click.option(
     "--preflight",
     is_flag=True,
     help="Also load every changed bundle in workerd, as Cloudflare does on upload.",
+)
+
+no_preflight_option = click.option(
+    "--no-preflight",
+    "no_preflight",
+    is_flag=True,
+    help=(
+        "Upload without loading the bundles in workerd first (by default apply skips, "
+        "and names, every upload Cloudflare would reject)."
+    ),
 )
 
 base_option = click.option(

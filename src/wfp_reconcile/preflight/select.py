@@ -19,7 +19,7 @@ Baseline = Mapping[tuple[str, str], str]
 
 def fingerprints(desired: DesiredState) -> dict[tuple[str, str], str]:
     """The baseline a desired state makes (for a base revision)."""
-    return {(w.kind.value, w.name): w.fingerprint.short for w in desired.all()}
+    return {(w.kind.value, w.name): w.fingerprint.short for w in desired.workers()}
 
 
 def select_changed(
@@ -38,7 +38,8 @@ def select_changed(
     """
     chosen: list[DesiredWorker] = []
     unchanged = 0
-    for worker in _uploadable(desired.all()):
+    # Workers only: other kinds (custom hostnames) upload no bundle.
+    for worker in _uploadable(desired.workers()):
         key = (worker.kind.value, worker.name)
         if only is not None:
             wanted = key in only

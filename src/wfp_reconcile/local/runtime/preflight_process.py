@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from wfp_reconcile.config.envvars import is_credential_name
 from wfp_reconcile.errors import RuntimeSetupError
 
 from .install import ensure_installed, runtime_file
@@ -128,6 +129,9 @@ def run_preflight_runtime(
                         f"http={sock.fileno()}",
                     ],
                     cwd=work,
+                    # It loads customer code, also inside apply, whose environment holds
+                    # the API token: workerd gets none of the credentials.
+                    env={k: v for k, v in os.environ.items() if not is_credential_name(k)},
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,
