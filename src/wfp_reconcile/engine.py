@@ -21,7 +21,14 @@ from wfp_reconcile.config.model import PlatformRepo
 from wfp_reconcile.d1mirror import MirrorResult, plan_mirror, sync_mirror
 from wfp_reconcile.desired import DesiredState, build_desired, derive
 from wfp_reconcile.details import merge_details
-from wfp_reconcile.diff import Action, Change, FieldChange, diff_kinds, in_apply_order
+from wfp_reconcile.diff import (
+    Action,
+    Change,
+    FieldChange,
+    compute_diff,
+    diff_kinds,
+    in_apply_order,
+)
 from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError, WfpError
 from wfp_reconcile.kinds import Inventory, after_apply, kind, kinds
 from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
