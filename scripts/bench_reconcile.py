@@ -14,17 +14,29 @@ The emulator runs as its own process (``wfp-reconcile local-api``) with added
 latency per request; every measured plan/apply runs as a separate
 ``wfp-reconcile`` process so its peak RSS is its own.
 
-With ``--growth`` it prints instead a growth table: the no-change plan, one edited
-script applied and ``status`` at 1k and 10k scripts (``--with-100k`` adds 100,000 scripts
-in 10,000 customers; that run takes a while and is never part of the test suite), each
-measured for this checkout and, with ``--baseline DIR`` (a checkout of the baseline
-commit, e.g. made with ``git worktree add``), for the baseline against the very same
-emulator state in the same run. Columns give wall and CPU seconds (user + system of the
-measured process: on a busy machine CPU seconds are the steadier figure) and the CPU
-growth factor from the previous size, which is 10x for linear work.
+With ``--growth`` it prints instead a growth table: the no-change plan (with flat and
+with wrapped list items), one edited script applied and ``status`` at 1k and 10k scripts
+(``--with-100k`` adds 100,000 scripts in 10,000 customers; that run takes a while and is
+never part of the test suite), each measured for this checkout and, with
+``--baseline DIR`` (a checkout of the baseline commit, e.g. made with
+``git worktree add --detach DIR main``), for the baseline against the very same emulator
+state in the same run. Columns give wall and CPU seconds (user + system of the measured
+process: on a busy machine CPU seconds are the steadier figure), CPU microseconds per
+script (flat when the work is linear: a super-linear step shows as a jump) and the CPU
+growth factor from the previous size, which is 10x for linear work. A measured command
+that fails or runs past ``--timeout`` is shown as such instead of ending the run.
+
+Measured processes run as an installed tool does: with cached bytecode (each checkout's
+``src`` is compiled in place before measuring, and ``PYTHONDONTWRITEBYTECODE`` is dropped
+from their environment; the standard library and site-packages have theirs already).
+The emulator's workerd pre-flight of uploads is off (``WFP_EMULATOR_PREFLIGHT=0``): it
+stands in for Cloudflare's own validation, whose cost the added latency models. ``apply``
+runs as users run it: since main's 38d600a that includes apply's own pre-flight of the
+Workers it uploads (a checkout from before it has none).
 
 Usage: scripts/bench_reconcile.py [--scripts 10000] [--creates 1000] [--latency-ms 50]
        scripts/bench_reconcile.py --growth [--with-100k] [--baseline DIR] [--latency-ms 50]
+                                  [--timeout 900]
 """
 
 from __future__ import annotations
@@ -32,14 +44,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -110,6 +125,7 @@ def emulator(state: Path) -> Iterator[str]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "WFP_EMULATOR_PREFLIGHT": "0"},
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -150,7 +166,49 @@ class Run:
     """User + system seconds of the process itself."""
     rss_mb: int
     code: int
+    """Its exit code; -1 when it was stopped at the timeout."""
     stdout: str
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.code in (0, 2)
+
+    def why(self) -> str:
+        """What a failed run shows in a table cell."""
+        if self.code == -1:
+            return f"> {self.wall:.0f} s (stopped)"
+        last = next((line for line in reversed(self.stderr.splitlines()) if line.strip()), "")
+        return f"failed (exit {self.code}: {last[:80]})"
+
+
+def cli_env(url: str, *, rate: int, concurrency: int, src: Path | None) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "CLOUDFLARE_API_TOKEN": TOKEN,
+        "CLOUDFLARE_API_BASE_URL": f"{url}/client/v4",
+        "WFP_RATE_LIMIT": str(rate),
+        "WFP_CONCURRENCY": str(concurrency),
+    }
+    # Not PYTHONPYCACHEPREFIX: the interpreter would then look for the bytecode of the
+    # standard library and site-packages there too, and the first measured run would
+    # compile all of it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONPYCACHEPREFIX", None)
+    if src is not None:
+        # PYTHONPATH comes before the editable install, so the baseline's modules win.
+        env["PYTHONPATH"] = str(src)
+    return env
+
+
+def warm_bytecode(src: Path | None) -> None:
+    """Compile a checkout's modules once, as installing it would, before anything is timed
+    (into its ``__pycache__`` directories; a read-only checkout is then measured compiling)."""
+    env = cli_env("http://127.0.0.1:9", rate=1000, concurrency=8, src=src)
+    subprocess.run(
+        [PY, "-m", "compileall", "-q", str(src or ROOT / "src")],
+        env=env, check=False, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def run_cli(
@@ -159,32 +217,41 @@ def run_cli(
     rate: int = 1000,
     concurrency: int = 8,
     src: Path | None = None,
+    timeout: float | None = None,
+    check: bool = True,
 ) -> Run:
-    """Run one ``wfp-reconcile`` command (of the checkout at ``src``, default this one)."""
-    env = {
-        **os.environ,
-        "CLOUDFLARE_API_TOKEN": TOKEN,
-        "CLOUDFLARE_API_BASE_URL": f"{url}/client/v4",
-        "WFP_RATE_LIMIT": str(rate),
-        "WFP_CONCURRENCY": str(concurrency),
-    }
-    if src is not None:
-        # PYTHONPATH comes before the editable install, so the baseline's modules win.
-        env["PYTHONPATH"] = str(src)
+    """Run one ``wfp-reconcile`` command (of the checkout at ``src``, default this one).
+
+    With ``check`` a failure ends the benchmark; without, it is returned (``Run.ok``).
+    """
+    env = cli_env(url, rate=rate, concurrency=concurrency, src=src)
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen([PY, "-m", "wfp_reconcile", *args], env=env, stdout=out, stderr=err)
+        stopped = threading.Event()
+
+        def stop() -> None:
+            stopped.set()
+            os.kill(proc.pid, signal.SIGKILL)  # not proc.kill(): it would reap the child
+
+        timer = threading.Timer(timeout, stop) if timeout is not None else None
+        if timer is not None:
+            timer.start()
         # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would mix in others).
         _, status, usage = os.wait4(proc.pid, 0)
+        if timer is not None:
+            timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    if proc.returncode not in (0, 2):
-        raise SystemExit(f"wfp-reconcile {' '.join(args)} failed:\n{stderr[-2000:]}")
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(wall, cpu, usage.ru_maxrss // 1024, proc.returncode, stdout)
+    code = -1 if stopped.is_set() else proc.returncode
+    run = Run(wall, cpu, usage.ru_maxrss // 1024, code, stdout, stderr)
+    if check and not run.ok:
+        raise SystemExit(f"wfp-reconcile {' '.join(args)} failed:\n{stderr[-2000:]}")
+    return run
 
 
 def naive_plan(url: str, concurrency: int) -> tuple[float, int]:
@@ -253,21 +320,44 @@ class GrowthRow:
     version: str
     plan: Run
     plan_calls: int
+    wrapped: Run
+    """The same no-change plan with the list items wrapped (``list_shape: wrapped``)."""
+    wrapped_calls: int
     apply: Run
     apply_calls: int
     uploads: str
     status: Run
 
 
+def _summary(label: str, row: GrowthRow) -> str:
+    def part(name: str, run: Run, calls: str) -> str:
+        if not run.ok:
+            return f"{name} {run.why()}"
+        return f"{name} {calls} {run.wall:.2f} s wall {run.cpu:.2f} s CPU {run.rss_mb} MB"
+
+    return (
+        f"  {label}: {part('plan', row.plan, f'{row.plan_calls} calls')}; "
+        f"{part('wrapped', row.wrapped, f'{row.wrapped_calls} calls')}; "
+        f"{part('apply', row.apply, f'{row.apply_calls} calls ({row.uploads})')}; "
+        f"{part('status', row.status, '')}"
+    )
+
+
 def measure_size(
-    tmp: Path, scripts: int, latency_ms: int, versions: list[tuple[str, Path | None]]
+    tmp: Path,
+    scripts: int,
+    latency_ms: int,
+    versions: list[tuple[str, Path | None]],
+    timeout: float,
 ) -> list[GrowthRow]:
     repo = tmp / f"repo-{scripts}"
     started = time.perf_counter()
     write_repo(repo, scripts)
+    generated = time.perf_counter() - started
     seed(tmp / f"state-{scripts}", repo)
     print(
-        f"{scripts} scripts generated and seeded in {time.perf_counter() - started:.0f} s",
+        f"{scripts} scripts generated in {generated:.0f} s, seeded in "
+        f"{time.perf_counter() - started - generated:.0f} s",
         file=sys.stderr,
     )
     rows: list[GrowthRow] = []
@@ -277,41 +367,80 @@ def measure_size(
             raise SystemExit(
                 f"the seeded namespace is not a no-change plan:\n{check.stdout[-2000:]}"
             )
-        set_faults(url, latency_ms=latency_ms)
         for label, src in versions:
+            measured = functools.partial(run_cli, url, src=src, timeout=timeout, check=False)
+            set_faults(url, latency_ms=latency_ms)
             reset_requests(url)
-            plan = run_cli(url, "plan", "--repo", str(repo), "--detailed-exitcode", src=src)
+            plan = measured("plan", "--repo", str(repo), "--detailed-exitcode")
             plan_calls = sum(request_counts(url).values())
+            set_faults(url, latency_ms=latency_ms, list_shape="wrapped")
+            reset_requests(url)
+            wrapped = measured("plan", "--repo", str(repo), "--detailed-exitcode")
+            wrapped_calls = sum(request_counts(url).values())
+            set_faults(url, latency_ms=latency_ms)
             edit(repo, label)
             reset_requests(url)
-            applied = run_cli(url, "apply", "--repo", str(repo), "--auto-approve", src=src)
+            applied = measured("apply", "--repo", str(repo), "--auto-approve")
             counts = request_counts(url)
             uploads = f"{counts.get('upload_script', 0)}+{counts.get('upload_worker', 0)}"
             reset_requests(url)
-            status = run_cli(url, "status", "--repo", str(repo), "--format", "json", src=src)
-            rows.append(
-                GrowthRow(
-                    scripts, label, plan, plan_calls, applied, sum(counts.values()), uploads, status
-                )
-            )
+            status = measured("status", "--repo", str(repo), "--format", "json")
+            row = GrowthRow(
+                scripts, label, plan, plan_calls, wrapped, wrapped_calls, applied,
+                sum(counts.values()), uploads, status,
+            )  # fmt: skip
+            rows.append(row)
             # Each row as soon as it is measured: a 100k run takes long enough to want them.
-            print(
-                f"  {label}: plan {plan_calls} calls {plan.wall:.2f} s wall {plan.cpu:.2f} s CPU "
-                f"{plan.rss_mb} MB; apply {sum(counts.values())} calls ({uploads}) "
-                f"{applied.wall:.2f} s wall {applied.cpu:.2f} s CPU {applied.rss_mb} MB; "
-                f"status {status.wall:.2f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+            print(_summary(label, row), file=sys.stderr, flush=True)
     shutil.rmtree(repo)
     shutil.rmtree(tmp / f"state-{scripts}")
     return rows
 
 
-def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |")
+
+
+def _per_script(run: Run, scripts: int) -> str:
+    """CPU microseconds per script: constant for linear work, a jump where it is not."""
+    return f"{run.cpu / scripts * 1e6:,.0f}" if run.ok else "-"
+
+
+def growth_table(rows: list[GrowthRow]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    header = (
+        "scripts", "version", "plan calls (wrapped)", "plan wall s", "plan CPU s",
+        "plan CPU µs/script", "CPU growth", "plan RSS MB", "apply calls (uploads)",
+        "apply wall s", "apply RSS MB", "status wall s", "status CPU µs/script",
+    )  # fmt: skip
+    table: list[tuple[str, ...]] = []
+    previous: dict[str, GrowthRow] = {}
+    for row in rows:
+        before = previous.get(row.version)
+        factor = (
+            f"{row.plan.cpu / before.plan.cpu:.1f}x for {row.scripts // before.scripts}x"
+            if before is not None and before.plan.ok and row.plan.ok else ""
+        )  # fmt: skip
+        plan_ok, apply_ok, status_ok = row.plan.ok, row.apply.ok, row.status.ok
+        table.append(
+            (
+                f"{row.scripts:,}", row.version,
+                f"{row.plan_calls} ({row.wrapped_calls})" if row.wrapped.ok
+                else f"{row.plan_calls} (wrapped: {row.wrapped.why()})",
+                f"{row.plan.wall:.2f}" if plan_ok else row.plan.why(),
+                f"{row.plan.cpu:.2f}" if plan_ok else "-",
+                _per_script(row.plan, row.scripts), factor,
+                str(row.plan.rss_mb) if plan_ok else "-",
+                f"{row.apply_calls} ({row.uploads})",
+                f"{row.apply.wall:.2f}" if apply_ok else row.apply.why(),
+                str(row.apply.rss_mb),
+                f"{row.status.wall:.2f}" if status_ok else row.status.why(),
+                _per_script(row.status, row.scripts),
+            )
+        )  # fmt: skip
+        previous[row.version] = row
+    return header, table
 
 
 def growth(args: argparse.Namespace) -> int:
@@ -329,36 +458,17 @@ def growth(args: argparse.Namespace) -> int:
         capture_output=True, text=True, check=False,
     ).stdout.strip()  # fmt: skip
     versions.append((f"this {head or 'checkout'}", None))
+    for _, src in versions:
+        warm_bytecode(src)
     rows: list[GrowthRow] = []
     with tempfile.TemporaryDirectory(prefix="wfp-growth-") as tmp_name:
         for size in sizes:
-            rows += measure_size(Path(tmp_name), size, args.latency_ms, versions)
+            rows += measure_size(Path(tmp_name), size, args.latency_ms, versions, args.timeout)
     print(
-        "\nno-change plan, one edited script applied, status; "
+        "\nno-change plan (flat and wrapped list items), one edited script applied, status; "
         f"latency={args.latency_ms} ms, 10 scripts a customer\n"
     )
-    header = (
-        "scripts", "version", "plan calls", "plan wall s", "plan CPU s", "CPU growth",
-        "plan RSS MB", "apply calls (uploads)", "apply wall s", "apply RSS MB", "status wall s",
-    )  # fmt: skip
-    table: list[tuple[str, ...]] = []
-    previous: dict[str, GrowthRow] = {}
-    for row in rows:
-        before = previous.get(row.version)
-        factor = (
-            f"{row.plan.cpu / before.plan.cpu:.1f}x for {row.scripts // before.scripts}x"
-            if before else ""
-        )  # fmt: skip
-        table.append(
-            (
-                f"{row.scripts:,}", row.version, str(row.plan_calls), f"{row.plan.wall:.2f}",
-                f"{row.plan.cpu:.2f}", factor, str(row.plan.rss_mb),
-                f"{row.apply_calls} ({row.uploads})", f"{row.apply.wall:.2f}",
-                str(row.apply.rss_mb), f"{row.status.wall:.2f}",
-            )
-        )  # fmt: skip
-        previous[row.version] = row
-    print_table(header, table)
+    print_table(*growth_table(rows))
     return 0
 
 
@@ -371,11 +481,15 @@ def main() -> int:
     parser.add_argument("--growth", action="store_true", help="print the 1k/10k(/100k) table")
     parser.add_argument("--with-100k", action="store_true", help="add 100,000 scripts (slow)")
     parser.add_argument("--baseline", help="a checkout of the baseline commit to measure too")
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, help="stop a measured command after this long"
+    )
     args = parser.parse_args()
     if args.growth:
         return growth(args)
     latency = args.latency_ms / 1000
     rows: list[tuple[str, str, str, str, str]] = []
+    warm_bytecode(None)
 
     with tempfile.TemporaryDirectory(prefix="wfp-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -413,6 +527,24 @@ def main() -> int:
                     "",
                 )
             )
+            # Cloudflare's OpenAPI wraps each list item ({created_on, ..., script: {id, tags}}):
+            # the same plan, with the same calls, must come out of that shape too.
+            set_faults(url, latency_ms=args.latency_ms, list_shape="wrapped")
+            reset_requests(url)
+            wrapped = run_cli(url, "plan", "--repo", str(repo), "--detailed-exitcode")
+            wrapped_calls = sum(request_counts(url).values())
+            set_faults(url, latency_ms=args.latency_ms)
+            if (plan.code, wrapped.code) != (0, 0) or wrapped_calls != calls:
+                raise SystemExit(
+                    f"wrapped list items: exit {wrapped.code} with {wrapped_calls} calls, flat: "
+                    f"exit {plan.code} with {calls} calls; both must be a no-change plan"
+                )
+            rows.append(
+                (
+                    "no-change plan, wrapped list items", str(wrapped_calls),
+                    f"{wrapped.wall:.2f}", f"{wrapped.cpu:.2f}", f"{wrapped.rss_mb}",
+                )
+            )  # fmt: skip
 
             edit(repo, "edited")
             reset_requests(url)

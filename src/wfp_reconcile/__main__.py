@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from wfp_reconcile.cli import main
+from wfp_reconcile.cli import entry
 
-raise SystemExit(main())
+entry()

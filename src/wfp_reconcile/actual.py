@@ -7,6 +7,7 @@ counts the calls (the plan's cost line) and lists the account's Workers once.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -55,12 +56,15 @@ class ActualState:
             n: w for n, w in self.of(WorkerKind.SCRIPT.value).items() if isinstance(w, ActualWorker)
         }
 
-    @property
+    # Cached (the state is immutable): callers look names up in these per script, and
+    # building them on each access made `status` quadratic in the number of scripts.
+    # cached_property writes the instance __dict__, which a frozen dataclass allows.
+    @functools.cached_property
     def scripts(self) -> Mapping[str, ActualWorker]:
         """Managed customer scripts in the namespace, by name."""
         return {n: w for n, w in self._script_workers().items() if w.managed}
 
-    @property
+    @functools.cached_property
     def unmanaged(self) -> Mapping[str, ActualWorker]:
         """Scripts without the management tag whose names the repository declares."""
         return {n: w for n, w in self._script_workers().items() if not w.managed}

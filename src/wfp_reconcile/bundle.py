@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
@@ -40,6 +42,13 @@ class Module:
     name: str
     content: bytes
     content_type: str
+
+    @functools.cached_property
+    def digest(self) -> bytes:
+        """SHA-256 of the content. Cached: the platform's modules are one ``Module`` shared
+        by every script, hashed once instead of once per script (cached_property writes
+        the instance ``__dict__``, which a frozen dataclass allows)."""
+        return hashlib.sha256(self.content).digest()
 
     def __repr__(self) -> str:  # bundles can be megabytes: never print the bytes
         return f"Module({self.name!r}, {len(self.content)} bytes, {self.content_type!r})"

@@ -20,7 +20,14 @@ from wfp_reconcile.cloudflare.assets import get_script_content_typed
 from wfp_reconcile.config.model import PlatformRepo
 from wfp_reconcile.desired import DesiredState, build_desired, derive
 from wfp_reconcile.details import merge_details
-from wfp_reconcile.diff import Action, Change, FieldChange, compute_diff
+from wfp_reconcile.diff import (
+    Action,
+    Change,
+    FieldChange,
+    compute_diff,
+    diff_kinds,
+    in_apply_order,
+)
 from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError
 from wfp_reconcile.kinds import Inventory, after_apply, kind, kinds
 from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
@@ -152,7 +159,10 @@ def plan_repo(
         The plan and the states it was computed from.
     """
     _check_scope(repo, customers)
-    desired = build_desired(repo, customers=customers)
+    # The derived kinds are built again from the stock taken below; until then only their
+    # names are used (to read them), so this first build routes nothing instead of
+    # assembling a manifest of the whole fleet that is thrown away.
+    desired = build_desired(repo, customers=customers, inventory=Inventory({}))
     actual = read_actual(client, desired)
     rules: dict[str, Any] = {
         "customers": customers,
@@ -161,19 +171,25 @@ def plan_repo(
         "adopt": adopt,
     }
 
-    def diff(state: DesiredState, only: Collection[str] | None = None) -> tuple[Change, ...]:
-        found = compute_diff(state, actual, only=only, **rules)
+    def diff(state: DesiredState, only: Collection[str]) -> dict[str, tuple[Change, ...]]:
+        found = diff_kinds(state, actual, only=only, **rules)
         if not adopt:
             return found
         # `adopt` takes over the named scripts and nothing else (the rest is for `apply`),
         # plus what follows from it: the dispatcher then routes the adopted scripts.
-        return tuple(c for c in found if c.action is Action.ADOPT or kind(c.kind).derived)
+        return {
+            name: tuple(c for c in part if c.action is Action.ADOPT or kind(c.kind).derived)
+            for name, part in found.items()
+        }
 
     # Derived kinds (the dispatcher) follow from what the others leave deployed: diff
-    # those first, take stock assuming every write succeeds, then build the derived ones.
+    # those first, take stock assuming every write succeeds, then build and diff the
+    # derived ones (the others' changes do not depend on them: not diffed again).
     base = diff(desired, [k.name for k in kinds() if not k.derived])
-    desired = derive(desired, repo, outcome(repo, desired, actual, base, derived=False))
-    changes = diff(desired)
+    stock = outcome(repo, desired, actual, in_apply_order(desired, base), derived=False)
+    desired = derive(desired, repo, stock)
+    derived = diff(desired, [k.name for k in kinds() if k.derived])
+    changes = in_apply_order(desired, {**base, **derived})
     detail_calls = 0
     if describe:
         changes, detail_calls = _with_config_details(client, desired, changes)
@@ -313,7 +329,8 @@ def apply_plan(
         # Right after planning: the namespace as the plan saw it, the repository as it is
         # now (a change in between makes the plan stale, as it would a saved one).
         actual = remembered[1]
-        desired = build_desired(repo, customers=plan.customers)
+        # Routes nothing until derived from the stock below (as plan_repo does).
+        desired = build_desired(repo, customers=plan.customers, inventory=Inventory({}))
         base = [c for c in plan.changes if not kind(c.kind).derived]
         desired = derive(desired, repo, outcome(repo, desired, actual, base, derived=False))
         if desired.digest() != plan.desired_digest:

@@ -21,7 +21,7 @@ from wfp_reconcile.d1mirror.models import TableRows
 from wfp_reconcile.d1mirror.schema import DEPLOYED_SCRIPTS
 from wfp_reconcile.desired import DesiredState, build_desired
 from wfp_reconcile.errors import NotFoundError
-from wfp_reconcile.kinds import kind
+from wfp_reconcile.kinds import Inventory, kind
 from wfp_reconcile.observability import customer_observability, describe_observability
 from wfp_reconcile.outcome import after_apply
 from wfp_reconcile.worker import WorkerKind
@@ -159,9 +159,10 @@ def build_status(
         (),
         known_customers=frozenset(known),
     ).of(WorkerKind.SCRIPT.value)
+    managed, unmanaged = actual.scripts, actual.unmanaged
     for worker in desired.scripts:
         entry = inventory.get(worker.name)
-        live = actual.scripts.get(worker.name)
+        live = managed.get(worker.name)
         declared_fp = worker.fingerprint.short
         if entry is not None and entry.customer == worker.customer:
             deployed_fp = entry.fingerprint
@@ -169,7 +170,7 @@ def build_status(
         else:
             # Someone else's under this name (another team's script, or one deployed for
             # another customer): the plan calls this a conflict, and so does status.
-            foreign = live if entry is not None else actual.unmanaged.get(worker.name)
+            foreign = live if entry is not None else unmanaged.get(worker.name)
             state = Drift.CONFLICT if foreign is not None else Drift.MISSING
             deployed_fp = foreign.fingerprint if foreign is not None else None
             live = None
@@ -188,7 +189,7 @@ def build_status(
         )
     declared_names = {w.name for w in desired.scripts}
     for name in sorted(inventory):
-        live = actual.scripts[name]
+        live = managed[name]
         owner = inventory[name].customer or "(unknown)"
         if name in declared_names or (scope and owner not in scope):
             continue
@@ -260,7 +261,9 @@ def read_status(
             still shows that customer's undeclared scripts.
     """
     scope = set(customers)
-    everything = build_desired(repo)
+    # Status reports scripts only: the derived dispatcher is built routing nothing rather
+    # than from a manifest of the whole fleet that nothing here reads.
+    everything = build_desired(repo, inventory=Inventory({}))
     desired = dataclasses.replace(
         everything,
         items={

@@ -5,27 +5,23 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from wfp_reconcile.config import load_repo
 from wfp_reconcile.config.model import PlatformRepo
-from wfp_reconcile.config.scaffold import (
-    FileWrite,
-    plan_new_customer,
-    plan_new_platform,
-    plan_new_script,
-    plan_token,
-    write_files,
-)
-from wfp_reconcile.config.schema import json_schemas, render_schema
 from wfp_reconcile.config.source import RepoSource, WorkTreeSource
 from wfp_reconcile.errors import ConfigError, ConfigProblem
 
 from . import preflight_opts
 from .group import cli, format_option, ref_option, repo_option
 from .preflight_opts import base_option, preflight_option
+
+# The scaffold (and the YAML editor it brings in) is imported by the commands that write
+# files, not by every command that imports this module.
+if TYPE_CHECKING:
+    from wfp_reconcile.config.scaffold import FileWrite
 
 __all__ = ["cli"]
 
@@ -147,6 +143,9 @@ def _validate(source: RepoSource, repo: Path, fmt: str, preflight: bool, base: s
 )
 def schema(out: Path) -> int:
     """Write the JSON Schemas of platform.yaml and customer.yaml."""
+    from wfp_reconcile.config.scaffold import FileWrite, write_files
+    from wfp_reconcile.config.schema import json_schemas, render_schema
+
     writes = tuple(
         FileWrite(out / name, render_schema(body), create_only=False)
         for name, body in json_schemas().items()
@@ -172,6 +171,8 @@ def new() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def new_platform(directory: Path) -> int:
     """A new platform repository in DIRECTORY (empty or absent)."""
+    from wfp_reconcile.config.scaffold import plan_new_platform, write_files
+
     writes = plan_new_platform(directory)
     write_files(writes)
     _report(writes)
@@ -189,6 +190,8 @@ def new_platform(directory: Path) -> int:
 @repo_option
 def new_customer(customer_id: str, name: str | None, plan: str, repo: Path) -> int:
     """A new customer directory with its customer.yaml."""
+    from wfp_reconcile.config.scaffold import plan_new_customer, write_files
+
     writes = plan_new_customer(repo, customer_id, name=name, plan=plan)
     write_files(writes)
     _report(writes)
@@ -201,6 +204,8 @@ def new_customer(customer_id: str, name: str | None, plan: str, repo: Path) -> i
 @repo_option
 def new_script(customer_id: str, name: str, repo: Path) -> int:
     """A new script NAME for CUSTOMER, from the default template."""
+    from wfp_reconcile.config.scaffold import plan_new_script, write_files
+
     writes = plan_new_script(repo, customer_id, name)
     write_files(writes)
     _report(writes)
@@ -218,6 +223,8 @@ def token() -> None:
 @repo_option
 def token_create(customer_id: str, name: str, repo: Path) -> int:
     """Print a new token for CUSTOMER once and store its SHA-256 as NAME."""
+    from wfp_reconcile.config.scaffold import plan_token, write_files
+
     new_token = plan_token(repo, customer_id, name)
     write_files(new_token.writes)
     click.echo(new_token.token)

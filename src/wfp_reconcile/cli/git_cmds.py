@@ -6,24 +6,21 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from wfp_reconcile.errors import OwnershipError, WfpError
-from wfp_reconcile.github import (
-    ActionsEnv,
-    GitHubClient,
-    annotation,
-    append_summary,
-    load_event,
-    pull_request_from_event,
-    set_outputs,
-)
-from wfp_reconcile.gitsource import PathChange, changed_paths
-from wfp_reconcile.owners import OwnershipReport, check_revisions_for, summarize_changes
 from wfp_reconcile.quoting import quote_path
 
 from .group import cli, format_option, repo_option
+
+# Every command imports its modules when it runs: they bring in GitPython, which no
+# other command needs (a tenth of `plan`'s import time).
+if TYPE_CHECKING:
+    from wfp_reconcile.github import ActionsEnv, GitHubClient
+    from wfp_reconcile.gitsource import PathChange
+    from wfp_reconcile.owners import OwnershipReport
 
 __all__ = ["cli", "render_ownership_markdown"]
 
@@ -63,6 +60,9 @@ def _paths(paths: tuple[str, ...]) -> str:
 @format_option("text", "json")
 def changed(repo: Path, base: str, head: str, fmt: str) -> int:
     """List the customers and platform files merging HEAD into BASE would change."""
+    from wfp_reconcile.gitsource import changed_paths
+    from wfp_reconcile.owners import summarize_changes
+
     summary = summarize_changes(changed_paths(repo, base, head))
     if fmt == "json":
         click.echo(json.dumps(summary.to_json(), indent=2))
@@ -122,6 +122,9 @@ def render_ownership_markdown(report: OwnershipReport) -> str:
 )
 def check_owners(repo: Path, base: str, head: str, actors: tuple[str, ...], fmt: str) -> int:
     """Pass only if every ACTOR owns every path merging HEAD changes (owners read at BASE)."""
+    from wfp_reconcile.github import ActionsEnv, annotation, append_summary, set_outputs
+    from wfp_reconcile.owners import check_revisions_for
+
     reports = check_revisions_for(repo, base, head, actors)
     passed = all(report.passed for report in reports)
     if fmt == "json":
@@ -186,6 +189,8 @@ def _read_text(path: str) -> str:
 
 
 def _client(env: ActionsEnv, bot_login: str | None) -> GitHubClient:
+    from wfp_reconcile.github import GitHubClient
+
     if env.repository is None:
         raise WfpError("GITHUB_REPOSITORY is not set: run this step in GitHub Actions.")
     return GitHubClient(
@@ -207,6 +212,8 @@ bot_login_option = click.option(
 @click.option("--code", is_flag=True, help="Show the content as preformatted text.")
 def github_summary(file: str, title: str | None, code: bool) -> int:
     """Append FILE (Markdown, or text with --code; - for stdin) to the job summary."""
+    from wfp_reconcile.github import ActionsEnv, append_summary
+
     text = _read_text(file)
     if code:
         text = "```text\n" + text.replace("```", "ˋˋˋ").rstrip("\n") + "\n```\n"
@@ -229,6 +236,14 @@ def github_comment(
     body_file: str, key: str, number: int | None, summary: bool, bot_login: str | None
 ) -> int:
     """Post the Markdown as the pull request's one comment for KEY, updating it if there."""
+    from wfp_reconcile.github import (
+        ActionsEnv,
+        append_summary,
+        load_event,
+        pull_request_from_event,
+        set_outputs,
+    )
+
     env = ActionsEnv.from_environ(os.environ)
     markdown = _read_text(body_file)
     if number is None:
@@ -260,6 +275,8 @@ def github_drift_issue(
     status: str, body_file: str | None, title: str, key: str, bot_login: str | None
 ) -> int:
     """Keep one open issue while the namespace has drifted; close it when clean."""
+    from wfp_reconcile.github import ActionsEnv, set_outputs
+
     env = ActionsEnv.from_environ(os.environ)
     with _client(env, bot_login) as client:
         if status == "clean":

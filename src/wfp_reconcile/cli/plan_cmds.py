@@ -31,13 +31,17 @@ __all__ = ["load_platform_repo", "open_client"]
 def load_platform_repo(repo: Path, ref: str | None) -> PlatformRepo:
     """Load and validate the repository from the work tree or a git revision."""
     from wfp_reconcile.config import load_repo
+    from wfp_reconcile.config.source import WorkTreeSource
+
+    if ref is None:
+        # Without --ref git is not needed (nor GitPython imported: a tenth of the imports).
+        return load_repo(WorkTreeSource(repo))
     from wfp_reconcile.gitsource import dirty_warning, open_source
 
     source = open_source(repo, ref)
-    if ref is not None:
-        warning = dirty_warning(repo, ref)
-        if warning:
-            click.echo(f"Warning: {warning}", err=True)
+    warning = dirty_warning(repo, ref)
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
     return load_repo(source)
 
 

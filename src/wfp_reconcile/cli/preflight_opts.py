@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from wfp_reconcile.config.model import PlatformRepo
 from wfp_reconcile.engine import PlannedRun
-from wfp_reconcile.preflight import PreflightReport
+
+if TYPE_CHECKING:  # imported when --preflight runs: it brings in the runtime's modules
+    from wfp_reconcile.preflight import PreflightReport
 
 __all__ = [
     "base_option",

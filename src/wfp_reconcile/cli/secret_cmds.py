@@ -8,13 +8,14 @@ from pathlib import Path
 
 import click
 
-from wfp_reconcile.config.scaffold import write_files
 from wfp_reconcile.errors import SecretError
 from wfp_reconcile.secrets.age import generate_identity
-from wfp_reconcile.secrets.edit import plan_rm, plan_rotation, plan_set
 from wfp_reconcile.secrets.identity import ENV_IDENTITY, ENV_IDENTITY_FILE, identities_from_env
 
 from .group import cli, repo_option
+
+# The file editing (wfp_reconcile.secrets.edit, the scaffold and their YAML editor) is
+# imported by the commands that edit files, not by every command of the CLI.
 
 __all__ = ["cli"]
 
@@ -50,6 +51,9 @@ def _read_value(name: str) -> str:
 @repo_option
 def secret_set(customer_id: str, name: str, script: str | None, repo: Path) -> int:
     """Encrypt a value read from stdin (or a prompt without echo) as SECRET of CUSTOMER."""
+    from wfp_reconcile.config.scaffold import write_files
+    from wfp_reconcile.secrets.edit import plan_set
+
     write = plan_set(repo, customer_id, name, _read_value(name), script=script)
     write_files((write,))
     where = f"script '{script}'" if script else f"customer '{customer_id}'"
@@ -64,6 +68,9 @@ def secret_set(customer_id: str, name: str, script: str | None, repo: Path) -> i
 @repo_option
 def secret_rm(customer_id: str, name: str, script: str | None, repo: Path) -> int:
     """Remove SECRET; the next apply removes it from Cloudflare too."""
+    from wfp_reconcile.config.scaffold import write_files
+    from wfp_reconcile.secrets.edit import plan_rm
+
     write = plan_rm(repo, customer_id, name, script=script)
     write_files((write,))
     click.echo(f"Removed secret {name} from {write.path}.", err=True)
@@ -74,6 +81,9 @@ def secret_rm(customer_id: str, name: str, script: str | None, repo: Path) -> in
 @repo_option
 def secret_rotate(repo: Path) -> int:
     """Re-encrypt every secret to platform.yaml's recipients (needs an identity)."""
+    from wfp_reconcile.config.scaffold import write_files
+    from wfp_reconcile.secrets.edit import plan_rotation
+
     identities = identities_from_env(os.environ)
     if identities is None:
         raise SecretError(

@@ -54,10 +54,10 @@ def check_path_syntax(
     return None
 
 
-KindCache = dict[tuple[str, ...], EntryKind]
-"""What ``RepoSource.kind`` said per path during one load: the customer directories are
-on the way to every module, and asking again for each of 10,000 modules cost a third of
-the loading time."""
+KindCache = dict[tuple[str, ...], tuple[EntryKind, PurePosixPath]]
+"""What ``RepoSource.kind`` said per path during one load, with the path object it was
+asked with: the customer directories are on the way to every module, and asking again
+for each of 10,000 modules cost a third of the loading time."""
 
 
 def _resolve(
@@ -70,17 +70,20 @@ def _resolve(
     pending = list(parts)
     current: list[str] = []
     hops = 0
+    path = PurePosixPath()
     while pending:
         part = pending.pop(0)
         key = (*current, part)
-        kind = kinds.get(key)
-        if kind is None:
-            kind = kinds[key] = source.kind(PurePosixPath(*key))
+        known = kinds.get(key)
+        if known is None:
+            asked = PurePosixPath(*key)
+            known = kinds[key] = (source.kind(asked), asked)
+        kind, path = known
         if kind == "symlink":
             hops += 1
             if hops > _MAX_LINK_HOPS:
                 return None, "is a symlink loop"
-            target = source.read_link(PurePosixPath(*key))
+            target = source.read_link(path)
             if target.startswith("/"):
                 return None, f"is a symlink to '{target}', outside {base}/"
             combined: list[str] = list(current)
@@ -94,6 +97,7 @@ def _resolve(
             # Re-walk from the root so links inside the target are followed too.
             pending = combined + pending
             current = []
+            path = PurePosixPath()
             continue
         if kind == "missing" or (kind == "file" and pending):
             return None, "does not exist"
@@ -102,10 +106,11 @@ def _resolve(
         if kind == "other":
             return None, "is not a regular file"
         current.append(part)
-    resolved = PurePosixPath(*current)
-    if base.parts and resolved.parts[: len(base.parts)] != base.parts:
+    # ``path`` names ``current``: the walk ends on a component it just appended, or on a
+    # link that led back to the root.
+    if base.parts and path.parts[: len(base.parts)] != base.parts:
         return None, f"is a symlink that leaves {base}/"
-    return resolved, None
+    return path, None
 
 
 def read_module(

@@ -67,7 +67,9 @@ class WorkTreeSource:
         return None
 
     def _path(self, path: PurePosixPath) -> str:
-        return os.path.join(self._root, *path.parts)  # noqa: PTH118 (see __init__)
+        # Paths here are relative (the loader refuses absolute ones), so this is what
+        # os.path.join(root, *parts) builds, without joining part by part.
+        return f"{self._root}/{path}"
 
     def kind(self, path: PurePosixPath) -> EntryKind:
         try:

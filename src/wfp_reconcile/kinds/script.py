@@ -43,7 +43,7 @@ from . import rules
 from .protocol import ApplyTarget, DesiredContext, DiffContext, Phase, ReadSession
 from .workers import WorkerKindBase, compare, new_worker
 
-__all__ = ["ScriptKind", "customer_script", "module_of"]
+__all__ = ["ScriptKind", "customer_script", "module_of", "platform_modules"]
 
 _UPLOADS = (Action.CREATE, Action.UPDATE, Action.ADOPT)
 
@@ -74,17 +74,32 @@ def _script_bindings(script: Script) -> list[dict[str, Any]]:
     return sorted(_bindings_for_vars(script.vars) + d1, key=lambda b: str(b["name"]))
 
 
+def platform_modules(repo: PlatformRepo) -> tuple[Module, ...]:
+    """The platform's modules, bundled with every customer script under their file names."""
+    return tuple(
+        module_of(repo, path, PurePosixPath(path).name) for path in repo.platform.platform_modules
+    )
+
+
 def customer_script(
-    repo: PlatformRepo, customer: Customer, name: str, script: Script
+    repo: PlatformRepo,
+    customer: Customer,
+    name: str,
+    script: Script,
+    shared: Sequence[Module] | None = None,
 ) -> DesiredWorker:
-    """One declared customer script with its upload, fingerprint and tags."""
+    """One declared customer script with its upload, fingerprint and tags.
+
+    ``shared`` is ``platform_modules(repo)``, built once for all scripts by the caller of
+    many (the same objects: each is then hashed once).
+    """
     platform = repo.platform
-    base = PurePosixPath("customers") / customer.id
-    modules = [module_of(repo, str(base / script.main_module), script.main_module)]
-    modules += [module_of(repo, str(base / extra), extra) for extra in script.modules]
-    modules += [
-        module_of(repo, path, PurePosixPath(path).name) for path in platform.platform_modules
-    ]
+    # Paths of a loaded repository are validated normalized relative paths, so joining the
+    # strings is what PurePosixPath would build, without parsing each of them.
+    base = f"customers/{customer.id}/"
+    modules = [module_of(repo, base + script.main_module, script.main_module)]
+    modules += [module_of(repo, base + extra, extra) for extra in script.modules]
+    modules += platform_modules(repo) if shared is None else shared
     declared = script_secrets(customer, name, script)
     metadata: dict[str, Any] = {
         "main_module": script.main_module,
@@ -198,8 +213,9 @@ class ScriptKind(WorkerKindBase):
 
     def desired(self, ctx: DesiredContext) -> Sequence[DesiredWorker]:
         repo = ctx.repo
+        shared = platform_modules(repo)
         workers = [
-            customer_script(repo, customer, name, script)
+            customer_script(repo, customer, name, script, shared)
             for customer in repo.customers
             for name, script in sorted(customer.scripts.items())
         ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import PurePosixPath
 
+from wfp_reconcile.config.files import check_path_syntax
 from wfp_reconcile.config.model import OutboundWorker, Platform, Script, TailWorker
 
 __all__ = [
@@ -54,9 +56,21 @@ def script_modules(
     modules are named by their file name, which is what customer code imports
     (``./platform_module.mjs``).
     """
-    modules = [(raw, str(customer_dir / raw)) for raw in (script.main_module, *script.modules)]
-    modules += [(PurePosixPath(path).name, path) for path in platform.platform_modules]
+    prefix = f"{customer_dir}/"
+    modules = [
+        # A normalized relative path joins as a string to what the path object would make
+        # (asked for each of 10,000 scripts); anything else keeps pathlib's reading of it.
+        (raw, prefix + raw if check_path_syntax(raw) is None else str(customer_dir / raw))
+        for raw in (script.main_module, *script.modules)
+    ]
+    modules += [(_file_name(path), path) for path in platform.platform_modules]
     return modules
+
+
+@functools.lru_cache(maxsize=256)
+def _file_name(path: str) -> str:
+    """``PurePosixPath(path).name``, once per platform module instead of once per script."""
+    return PurePosixPath(path).name
 
 
 def outbound_modules(worker: OutboundWorker | TailWorker) -> list[tuple[str, str]]:

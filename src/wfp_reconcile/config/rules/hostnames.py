@@ -54,11 +54,17 @@ def check(ctx: RuleContext) -> None:
                 )
                 continue
             claimed[hostname] = (entry, line)
-    # A wildcard of one customer must not cover another customer's hostname.
+    # A wildcard of one customer must not cover another customer's hostname. A wildcard
+    # covers names one label below its suffix, so only those are compared (comparing every
+    # wildcard with every hostname would be quadratic in the fleet's hostnames).
+    below: dict[str, list[str]] = {}
+    for name in claimed:
+        below.setdefault(name.partition(".")[2], []).append(name)
     for hostname, (entry, _) in claimed.items():
         if not is_wildcard(hostname):
             continue
-        for other_name, (other, other_line) in claimed.items():
+        for other_name in below.get(hostname[2:], ()):
+            other, other_line = claimed[other_name]
             if other is not entry and covers(hostname, other_name):
                 ctx.at(
                     entry.path,
