@@ -104,16 +104,64 @@ class PreflightSession:
         return self._load_alone(body)
 
 
-def _findings(spec: LoadSpec, result: dict[str, Any], limit_ms: int) -> list[Finding]:
-    if result.get("stage") == "hang":
+_HANDLERS = frozenset(("fetch", "tail", "trace", "scheduled", "queue", "email", "alarm", "test"))
+
+
+def _checked(raw: object) -> dict[str, Any] | None:
+    """One Worker's result with every field of its type, or ``None``.
+
+    The probe's part (``hasDefault``, ``handlers``) is computed in the customer's isolate,
+    after the customer's global scope ran, which can replace the built-ins the probe uses:
+    it is untrusted data, and one Worker's odd answer must not stop the others' apply.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("ok"), bool):
+        return None
+    ms = raw.get("ms", 0)
+    if isinstance(ms, bool) or not isinstance(ms, int | float) or not 0 <= ms < 1e9:
+        return None
+    if not raw["ok"]:
+        stage, message = raw.get("stage"), raw.get("message", "")
+        if not isinstance(stage, str) or not isinstance(message, str):
+            return None
+        return {"ok": False, "stage": stage, "message": message, "ms": int(ms)}
+    handlers = raw.get("handlers", [])
+    has_default = raw.get("hasDefault")
+    if not isinstance(has_default, bool) or not isinstance(handlers, list):
+        return None
+    if not all(isinstance(h, str) and h in _HANDLERS for h in handlers):
+        return None
+    return {"ok": True, "ms": int(ms), "hasDefault": has_default, "handlers": handlers}
+
+
+def _unreadable(spec: LoadSpec) -> Finding:
+    main = spec.modules.get(spec.worker.main_module)
+    return Finding(
+        kind=spec.worker.kind,
+        name=spec.worker.name,
+        customer=spec.worker.customer,
+        path=main.path if main else spec.worker.config_path,
+        line=0,
+        column=0,
+        reason=Reason.STARTUP,
+        message=(
+            "Pre-flight could not read what loading the Worker answered: its global scope "
+            "changes built-ins (Array.prototype, say) that the check relies on."
+        ),
+    )
+
+
+def _findings(spec: LoadSpec, raw: dict[str, Any], limit_ms: int) -> list[Finding]:
+    if raw.get("stage") == "hang":
         return [_slow(spec, None, limit_ms)]
-    if not result.get("ok"):
-        stage, message = str(result.get("stage")), str(result.get("message"))
-        return [locate_failure(spec.worker, stage, message, spec.modules)]
+    result = _checked(raw)
+    if result is None:
+        return [_unreadable(spec)]
+    if not result["ok"]:
+        return [locate_failure(spec.worker, result["stage"], result["message"], spec.modules)]
     found = missing_handler(
         spec.worker,
-        bool(result.get("hasDefault")),
-        tuple(result.get("handlers") or ()),
+        result["hasDefault"],
+        tuple(result["handlers"]),
         spec.modules.get(spec.worker.main_module),
     )
     return [found] if found else []
@@ -137,6 +185,11 @@ def _slow(spec: LoadSpec, ms: int | None, limit_ms: int) -> Finding:
     )
 
 
+def _ms(raw: dict[str, Any]) -> int:
+    result = _checked(raw)
+    return 0 if result is None else int(result["ms"])
+
+
 def check_workers(
     session: PreflightSession,
     repo: PlatformRepo,
@@ -151,9 +204,9 @@ def check_workers(
     findings: list[Finding] = []
     for spec, result in zip(specs, results, strict=True):
         found = _findings(spec, result, startup_limit_ms)
-        ms = int(result.get("ms") or 0)
+        ms = _ms(result)
         if not found and ms > startup_limit_ms:
-            ms = int(session.remeasure(spec.body).get("ms") or 0)
+            ms = _ms(session.remeasure(spec.body))
             if ms > startup_limit_ms:
                 found = [_slow(spec, ms, startup_limit_ms)]
         checked.append(

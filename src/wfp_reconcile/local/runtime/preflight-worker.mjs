@@ -107,7 +107,10 @@ async function checkOne(env, ctx, spec) {
   try {
     const worker = env.LOADER.get(id, () => workerCode(ctx, spec));
     const probe = await worker.getEntrypoint("WfpPreflightProbe").probe();
-    return { id: spec.id, ok: true, ms: Date.now() - started, ...probe };
+    // The probe ran in the customer's isolate: take only its two fields (the Python side
+    // checks their types), never let them stand in for ours.
+    const ms = Date.now() - started;
+    return { id: spec.id, ok: true, ms, hasDefault: probe.hasDefault, handlers: probe.handlers };
   } catch (error) {
     const message = String((error && error.message) || error);
     const startup = message.startsWith(STARTUP_FAILED);

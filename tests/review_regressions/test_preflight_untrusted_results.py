@@ -1,0 +1,80 @@
+"""Pre-flight's answers come out of the customer's own isolate: they are untrusted data.
+
+The probe that names the default export's handlers runs in the customer's isolate, after
+the customer's global scope, so the customer's code can replace the built-ins it uses
+(``Array.prototype.push``) and make the probe return anything structured clone carries.
+A non-string "handler" used to crash pre-flight (``", ".join``) and with it the apply of
+every customer. And a message the customer's code throws is printed in the pre-flight
+report and in apply's summary: with a newline in it, a customer could start a line of its
+own in the CI log (``::error file=customers/victim/...``, ``::add-mask::``,
+``::stop-commands::``), or print terminal escapes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.preflight.conftest import HELLO, load, requires_node, write_repo
+
+from wfp_reconcile.desired import WorkerKind, build_desired
+from wfp_reconcile.preflight import PreflightReport, PreflightSession, run_preflight
+from wfp_reconcile.preflight.apply_gate import skip_reasons
+from wfp_reconcile.preflight.render import render_text
+
+pytestmark = [requires_node, pytest.mark.workerd]
+
+
+@pytest.fixture(scope="module")
+def session() -> PreflightSession:
+    with PreflightSession() as fresh:
+        yield fresh  # type: ignore[misc]
+
+
+def _preflight(root: Path, session: PreflightSession) -> PreflightReport:
+    repo = load(root)
+    scripts = [w for w in build_desired(repo).all() if w.kind is WorkerKind.SCRIPT]
+    return run_preflight(repo, scripts, session=session)
+
+
+def test_a_probe_made_to_return_non_strings_is_a_finding_not_a_crash(
+    tmp_path: Path, session: PreflightSession
+) -> None:
+    tamper = (
+        "const push = Array.prototype.push;\n"
+        "Array.prototype.push = function () { return push.call(this, 42, { x: 1 }); };\n"
+        "export default { fetch() { return new Response('x'); } };\n"
+    )
+    root = write_repo(
+        tmp_path,
+        {"tamper": {"main_module": "tamper.mjs"}, "good": {"main_module": "good.mjs"}},
+        {"tamper.mjs": tamper, "good.mjs": HELLO},
+    )
+    report = _preflight(root, session)  # used to raise TypeError
+    assert {f.name for f in report.findings} == {"tamper"}
+    assert {c.name: c.ok for c in report.checked} == {"tamper": False, "good": True}
+
+
+def test_a_thrown_message_cannot_start_a_line_of_its_own(
+    tmp_path: Path, session: PreflightSession
+) -> None:
+    # The probe reads the default export's handlers after start-up: a Proxy's trap throws
+    # a message of the customer's choosing from there (the "load" stage).
+    forged = "::error file=customers/victim/app.mjs,line=1::forged\\n::stop-commands::x"
+    evil = (
+        "export default new Proxy({}, { get() {\n"
+        f"  throw new Error('boom\\n{forged}\\x1b[2K\\u2028::add-mask::y');\n"
+        "} });\n"
+    )
+    start = f"throw new Error('start\\n{forged}');\n"
+    root = write_repo(
+        tmp_path,
+        {"evil": {"main_module": "evil.mjs"}, "start": {"main_module": "start.mjs"}},
+        {"evil.mjs": evil, "start.mjs": start},
+    )
+    report = _preflight(root, session)
+    assert {f.name for f in report.findings} == {"evil", "start"}
+    for text in (render_text(report), *skip_reasons(report).values()):
+        for line in text.splitlines():
+            assert not line.lstrip().startswith("::"), text
+        assert "\x1b" not in text, text
