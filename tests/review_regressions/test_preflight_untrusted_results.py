@@ -78,3 +78,24 @@ def test_a_thrown_message_cannot_start_a_line_of_its_own(
         for line in text.splitlines():
             assert not line.lstrip().startswith("::"), text
         assert "\x1b" not in text, text
+
+
+def test_a_start_up_that_never_ends_is_skipped_and_the_others_still_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Open-source workerd has no CPU limit: the loop holds its only thread. The batch
+    # times out, workerd restarts and each Worker is loaded alone (shorter waits here).
+    import wfp_reconcile.preflight.runner as runner
+
+    monkeypatch.setattr(runner, "_BATCH_SECONDS", 4.0)
+    monkeypatch.setattr(runner, "_SINGLE_SECONDS", 3.0)
+    root = write_repo(
+        tmp_path,
+        {"spin": {"main_module": "spin.mjs"}, "good": {"main_module": "good.mjs"}},
+        {"spin.mjs": "for (;;) {}\n" + HELLO, "good.mjs": HELLO},
+    )
+    with PreflightSession() as fresh:
+        report = _preflight(root, fresh)
+    assert {f.name: f.reason.value for f in report.findings} == {"spin": "startup_cpu"}
+    assert {c.name: c.ok for c in report.checked} == {"spin": False, "good": True}
+    assert report.seconds < 30
