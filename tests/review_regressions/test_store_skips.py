@@ -1,0 +1,86 @@
+"""routing_data: store with pre-flight skips: a customer's broken uploads must not change
+what the other customers' scripts route to, a skipped script gets no record (new) or keeps
+its deployed fingerprint (update), and the index vouches for exactly the stored records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from typing import Any
+
+import pytest
+
+from tests.engine.conftest import ACCOUNT
+from tests.engine.test_routing_store import KV_ID, store_repo  # noqa: F401 (a fixture)
+from wfp_reconcile.dispatcher.records import INDEX_KEYS
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("node") is None, reason="pre-flight needs the runtime"),
+    pytest.mark.workerd,
+]
+
+
+def _record(cf: Any, key: str) -> Any:
+    found = cf.state.store.kv_get(ACCOUNT, KV_ID, key)
+    return None if found is None else json.loads(found[1])
+
+
+def _stored_digest(cf: Any, customer: str) -> str:
+    """The digest of the records stored for ``customer`` (as build_records computes it)."""
+    own = _record(cf, f"c:{customer}")
+    digest = hashlib.sha256()
+    for key in sorted(own["keys"]):
+        raw = cf.state.store.kv_get(ACCOUNT, KV_ID, key)
+        assert raw is not None, f"{key} is listed by c:{customer} but not stored"
+        digest.update(key.encode() + b"\0" + raw[1] + b"\n")
+    return digest.hexdigest()[:32]
+
+
+def _index(cf: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key in INDEX_KEYS:
+        shard = _record(cf, key)
+        if shard is not None:
+            out.update(shard["customers"])
+    return out
+
+
+def test_skipped_uploads_route_as_deployed_and_the_index_matches_the_records(
+    store_repo,  # noqa: F811
+    cf,
+    run,
+) -> None:
+    code, out, err = run("apply", "--repo", str(store_repo.root), "--auto-approve")
+    assert code == 0, out + err
+    web_before = _record(cf, "s:acme-web")
+    beta_before = _record(cf, "s:beta-hello")
+
+    acme = store_repo.root / "customers" / "acme"
+    (acme / "acme-web.mjs").write_text("throw new Error('broken update');\n")
+    (acme / "acme-new.mjs").write_text("export const nothing = 1;\n")  # no default export
+    store_repo.customer(
+        "acme",
+        {
+            "acme-web": {},
+            "acme-api": {"access": "token", "limits": {"cpu_ms": 10}},
+            "acme-new": {},
+        },
+        tokens=[{"name": "ci", "sha256": hashlib.sha256(b"acme-token").hexdigest()}],
+        outbound={"worker": "egress", "params": {"allow_hosts": ["api.example.com"]}},
+    )
+    (store_repo.root / "customers" / "beta" / "beta-hello.mjs").write_text(
+        "export default { fetch() { return new Response('beta v2'); } };\n"
+    )
+    code, out, err = run("apply", "--repo", str(store_repo.root), "--auto-approve")
+    assert code == 1, out + err  # skipped uploads: not everything was done
+    assert "skipped" in out
+
+    assert _record(cf, "s:acme-new") is None, "a skipped new script is never routed"
+    assert _record(cf, "s:acme-web") == web_before, "a skipped update keeps its entry"
+    beta = _record(cf, "s:beta-hello")
+    assert beta["fingerprint"] != beta_before["fingerprint"], "the others still go ahead"
+    index = _index(cf)
+    for customer in ("acme", "beta"):
+        assert index[customer] == _stored_digest(cf, customer), customer
