@@ -12,6 +12,8 @@ own in the CI log (``::error file=customers/victim/...``, ``::add-mask::``,
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,34 @@ def test_a_start_up_that_never_ends_is_skipped_and_the_others_still_load(
     assert {f.name: f.reason.value for f in report.findings} == {"spin": "startup_cpu"}
     assert {c.name: c.ok for c in report.checked} == {"spin": False, "good": True}
     assert report.seconds < 30
+
+
+def _workerd_dirs() -> list[Path]:
+    """The working directories of the workerd processes this test process started."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == os.getpid():
+                found.append((stat.parent / "cwd").readlink())
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_console_output_cannot_fill_the_apply_jobs_disk(tmp_path: Path) -> None:
+    # workerd prints a loaded Worker's console.log: at a few hundred MB a second, a
+    # global scope that logs in a loop filled the apply job's disk (workerd.log) for as
+    # long as pre-flight waits for it.
+    loud = (
+        "const line = 'x'.repeat(10000);\n"
+        "for (let i = 0; i < 10000; i++) console.log(line);\n" + HELLO
+    )
+    root = write_repo(tmp_path, {"loud": {"main_module": "loud.mjs"}}, {"loud.mjs": loud})
+    with PreflightSession() as fresh:
+        _preflight(root, fresh)
+        dirs = _workerd_dirs()
+        assert dirs, "no workerd of this test process found"
+        stored = sum(f.stat().st_size for d in dirs for f in d.rglob("*") if f.is_file())
+    assert stored < 1_000_000, f"{stored} bytes of workerd output kept on disk"

@@ -11,9 +11,9 @@ import shutil
 from typing import Any
 
 import pytest
-
 from tests.engine.conftest import ACCOUNT
 from tests.engine.test_routing_store import KV_ID, store_repo  # noqa: F401 (a fixture)
+
 from wfp_reconcile.dispatcher.records import INDEX_KEYS
 
 pytestmark = [
