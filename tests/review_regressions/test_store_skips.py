@@ -84,3 +84,48 @@ def test_skipped_uploads_route_as_deployed_and_the_index_matches_the_records(
     index = _index(cf)
     for customer in ("acme", "beta"):
         assert index[customer] == _stored_digest(cf, customer), customer
+
+
+def test_another_customers_failed_upload_does_not_hold_back_a_suspension(
+    store_repo,  # noqa: F811
+    cf,
+    run,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A customer whose upload fails on Cloudflare (pre-flight does not model every
+    # limit) held back the dispatcher's phase for everyone: no other customer's routing
+    # records were written, so a suspension or a revoked token never took effect while
+    # that customer's upload kept failing. In store mode a customer's records depend on
+    # its own uploads and the platform's only.
+    from wfp_reconcile.errors import ApiServerError
+    from wfp_reconcile.kinds.script import ScriptKind
+
+    code, out, err = run("apply", "--repo", str(store_repo.root), "--auto-approve")
+    assert code == 0, out + err
+    beta_before = _record(cf, "s:beta-hello")
+    real = ScriptKind._send
+
+    def failing(self: Any, target: Any, worker: Any, change: Any) -> None:
+        if worker.name == "beta-hello":
+            raise ApiServerError("Cloudflare API PUT .../beta-hello: 500 (injected)")
+        real(self, target, worker, change)
+
+    monkeypatch.setattr(ScriptKind, "_send", failing)
+    store_repo.edit_customer("acme", suspended=True)
+    (store_repo.root / "customers" / "beta" / "beta-hello.mjs").write_text(
+        "export default { fetch() { return new Response('beta v2'); } };\n"
+    )
+    code, out, err = run("apply", "--repo", str(store_repo.root), "--auto-approve")
+    assert code == 1, out + err
+    assert _record(cf, "s:acme-web")["suspended"] is True, out
+    assert _record(cf, "c:acme")["suspended"] is True
+    # beta's own records wait for beta's upload; the index waits for everything.
+    assert _record(cf, "s:beta-hello") == beta_before
+    index = _index(cf)
+    assert index["acme"] != _stored_digest(cf, "acme")
+
+    monkeypatch.setattr(ScriptKind, "_send", real)
+    code, out, err = run("apply", "--repo", str(store_repo.root), "--auto-approve")
+    assert code == 0, out + err
+    for customer in ("acme", "beta"):
+        assert _index(cf)[customer] == _stored_digest(cf, customer), customer
