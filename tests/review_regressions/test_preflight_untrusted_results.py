@@ -132,3 +132,23 @@ def test_console_output_cannot_fill_the_apply_jobs_disk(tmp_path: Path) -> None:
         assert dirs, "no workerd of this test process found"
         stored = sum(f.stat().st_size for d in dirs for f in d.rglob("*") if f.is_file())
     assert stored < 1_000_000, f"{stored} bytes of workerd output kept on disk"
+
+
+def test_a_module_named_like_the_probe_is_still_checked(
+    tmp_path: Path, session: PreflightSession
+) -> None:
+    # The probe module is added to the bundle under a fixed name: a customer module of
+    # that name was replaced by it, so pre-flight checked other code than apply uploads
+    # (here: a module that throws on Cloudflare passed).
+    name = "__wfp_preflight_probe.mjs"
+    root = write_repo(
+        tmp_path,
+        {"masked": {"main_module": "main.mjs", "modules": [name]}},
+        {
+            "main.mjs": f'import "./{name}";\n' + HELLO,
+            name: "throw new Error('broken on Cloudflare');\n",
+        },
+    )
+    report = _preflight(root, session)
+    assert [f.name for f in report.findings] == ["masked"], report
+    assert "broken on Cloudflare" in report.findings[0].message
