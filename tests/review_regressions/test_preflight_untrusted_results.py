@@ -152,3 +152,40 @@ def test_a_module_named_like_the_probe_is_still_checked(
     report = _preflight(root, session)
     assert [f.name for f in report.findings] == ["masked"], report
     assert "broken on Cloudflare" in report.findings[0].message
+
+
+def test_one_customers_hanging_workers_cost_a_bounded_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every Worker whose start-up never ends costs a full wait (10 s alone, after the
+    # batch's 60 s): a customer with hundreds of them held every customer's apply for
+    # an hour. After a few, the customer's remaining Workers are not loaded (skipped).
+    import yaml
+
+    import wfp_reconcile.preflight.runner as runner
+
+    monkeypatch.setattr(runner, "_BATCH_SECONDS", 3.0)
+    monkeypatch.setattr(runner, "_SINGLE_SECONDS", 1.5)
+    spin = "for (;;) {}\n" + HELLO
+    scripts = {f"spin{i}": {"main_module": f"spin{i}.mjs"} for i in range(8)}
+    root = write_repo(tmp_path, scripts, {f"spin{i}.mjs": spin for i in range(8)})
+    beta = root / "customers" / "beta"
+    beta.mkdir()
+    (beta / "good.mjs").write_text(HELLO)
+    good = {"good": {"main_module": "good.mjs"}}
+    doc = {"id": "beta", "name": "Beta", "plan": "basic", "scripts": good}
+    (beta / "customer.yaml").write_text(yaml.safe_dump(doc))
+
+    alone: list[str] = []
+    real = runner.PreflightSession._load_alone
+
+    def counted(self: runner.PreflightSession, body: dict[str, object]) -> dict[str, object]:
+        alone.append(str(body["id"]))
+        return real(self, body)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner.PreflightSession, "_load_alone", counted)
+    with PreflightSession() as fresh:
+        report = _preflight(root, fresh)
+    assert {c.name: c.ok for c in report.checked} == {**{s: False for s in scripts}, "good": True}
+    waited = [i for i in alone if i.startswith("script:spin")]
+    assert len(waited) <= 3, waited

@@ -6,13 +6,17 @@ Worker Loader with a few loads in flight. workerd runs isolates on one thread, s
 Worker whose start-up looks slow under that load is measured again on its own before it
 is reported. Open-source workerd enforces no CPU limit: a global scope that never
 finishes would hold the whole process, so a batch that does not answer in time restarts
-workerd and its Workers are loaded one at a time to find the one that hangs.
+workerd and its Workers are loaded one at a time to find the one that hangs; after a few
+hangs of one customer its other Workers are not loaded, so one customer cannot make every
+apply wait long. workerd's answers carry what customer code computed: they are checked
+like any untrusted input (``_checked``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,9 @@ _BATCH = 100
 _CONCURRENCY = 8
 _BATCH_SECONDS = 60.0
 _SINGLE_SECONDS = 10.0
+_HANGS_PER_CUSTOMER = 2
+"""A customer's Workers that may hang pre-flight (each costs a wait) before its others
+are skipped without being loaded."""
 
 
 class PreflightSession:
@@ -80,16 +87,41 @@ class PreflightSession:
             )
         return response.json()["results"]
 
-    def load(self, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """workerd's result for every body (see preflight-worker.mjs), in order."""
+    def load(
+        self, bodies: Sequence[dict[str, Any]], owners: Sequence[str | None] | None = None
+    ) -> list[dict[str, Any]]:
+        """workerd's result for every body (see preflight-worker.mjs), in order.
+
+        ``owners`` names each body's customer: once ``_HANGS_PER_CUSTOMER`` of a customer's
+        Workers hung, its others are not loaded (stage ``not_loaded``), so the waits one
+        customer's code can cost every apply stay bounded.
+        """
+        owner = list(owners) if owners is not None else [None] * len(bodies)
+        hangs: Counter[str] = Counter()
+
+        def given_up(i: int) -> bool:
+            who = owner[i]
+            return who is not None and hangs[who] >= _HANGS_PER_CUSTOMER
+
         results: list[dict[str, Any]] = []
         for start in range(0, len(bodies), _BATCH):
-            batch = bodies[start : start + _BATCH]
+            batch = [i for i in range(start, min(start + _BATCH, len(bodies))) if not given_up(i)]
+            found: dict[int, dict[str, Any]] = {}
             try:
-                results += self._post(batch, _CONCURRENCY, _BATCH_SECONDS)
+                if batch:
+                    answers = self._post([bodies[i] for i in batch], _CONCURRENCY, _BATCH_SECONDS)
+                    found = dict(zip(batch, answers, strict=True))
             except (httpx.TimeoutException, httpx.TransportError):
                 self._stop()
-                results += [self._load_alone(body) for body in batch]
+                for i in batch:
+                    if given_up(i):
+                        continue
+                    found[i] = self._load_alone(bodies[i])
+                    who = owner[i]
+                    if found[i].get("stage") == "hang" and who is not None:
+                        hangs[who] += 1
+            for i in range(start, min(start + _BATCH, len(bodies))):
+                results.append(found.get(i) or _not_loaded(bodies[i]))
         return results
 
     def _load_alone(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +134,10 @@ class PreflightSession:
     def remeasure(self, body: dict[str, Any]) -> dict[str, Any]:
         """Load one Worker with nothing else in flight: its start-up time on its own."""
         return self._load_alone(body)
+
+
+def _not_loaded(body: dict[str, Any]) -> dict[str, Any]:
+    return {"id": body["id"], "ok": False, "stage": "not_loaded", "message": "", "ms": 0}
 
 
 _HANDLERS = frozenset(("fetch", "tail", "trace", "scheduled", "queue", "email", "alarm", "test"))
@@ -153,6 +189,8 @@ def _unreadable(spec: LoadSpec) -> Finding:
 def _findings(spec: LoadSpec, raw: dict[str, Any], limit_ms: int) -> list[Finding]:
     if raw.get("stage") == "hang":
         return [_slow(spec, None, limit_ms)]
+    if raw.get("stage") == "not_loaded":
+        return [_gave_up(spec)]
     result = _checked(raw)
     if result is None:
         return [_unreadable(spec)]
@@ -165,6 +203,24 @@ def _findings(spec: LoadSpec, raw: dict[str, Any], limit_ms: int) -> list[Findin
         spec.modules.get(spec.worker.main_module),
     )
     return [found] if found else []
+
+
+def _gave_up(spec: LoadSpec) -> Finding:
+    main = spec.modules.get(spec.worker.main_module)
+    return Finding(
+        kind=spec.worker.kind,
+        name=spec.worker.name,
+        customer=spec.worker.customer,
+        path=main.path if main else spec.worker.config_path,
+        line=0,
+        column=0,
+        reason=Reason.STARTUP_CPU,
+        message=(
+            f"Not loaded: {_HANGS_PER_CUSTOMER} other Workers of this customer did not finish "
+            f"starting within {_SINGLE_SECONDS:.0f} s, so pre-flight stopped loading its "
+            "Workers; fix those first."
+        ),
+    )
 
 
 def _slow(spec: LoadSpec, ms: int | None, limit_ms: int) -> Finding:
@@ -199,7 +255,7 @@ def check_workers(
 ) -> tuple[tuple[CheckedWorker, ...], tuple[Finding, ...]]:
     """Load ``workers`` in the session's workerd; what loaded and what was found."""
     specs = [load_spec(repo, w) for w in workers]
-    results = session.load([s.body for s in specs])
+    results = session.load([s.body for s in specs], [s.worker.customer for s in specs])
     checked: list[CheckedWorker] = []
     findings: list[Finding] = []
     for spec, result in zip(specs, results, strict=True):
