@@ -55,16 +55,23 @@ UPLOADS = (Action.CREATE, Action.UPDATE, Action.ADOPT)
 _WAITS = (Phase.DISPATCHER, Phase.DELETES, Phase.ROUTING_INDEX)
 
 
-def _waits_for(change: Change, phase: Phase, blocking: Sequence[OperationResult]) -> bool:
-    """Whether ``change``, of a phase in ``_WAITS``, waits for the failures ``blocking``.
+def _waits_for(
+    change: Change, phase: Phase, items: Sequence[Change], blocking: Sequence[OperationResult]
+) -> bool:
+    """Whether ``change``, of a phase in ``_WAITS`` with ``items``, waits for the failures
+    ``blocking``.
 
     A customer's own item in the dispatcher's phase (its routing records) is built from
     that customer's uploads and the platform's Workers only: another customer's failure
     must not hold back its suspension, a revoked token or a new script's route for as
-    long as that other upload keeps failing. Everything else (the dispatch Worker, the
-    deletes, the routing index) waits for every failure.
+    long as that other upload keeps failing. It still waits when the dispatch Worker of
+    the same phase does (the records may name a binding only its new version has).
+    Everything else (the dispatch Worker, the deletes, the routing index) waits for every
+    failure.
     """
     if phase is not Phase.DISPATCHER or change.customer is None:
+        return True
+    if any(c.customer is None for c in items):
         return True
     return any(r.change.customer in (None, change.customer) for r in blocking)
 
@@ -243,7 +250,7 @@ class PlanApplier:
                 )
                 ready = []
                 for change in items:
-                    if _waits_for(change, phase, blocking):
+                    if _waits_for(change, phase, items, blocking):
                         report(phase, OperationResult(change, why, 0.0, attempted=False))
                     else:
                         ready.append(change)

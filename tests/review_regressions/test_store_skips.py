@@ -129,3 +129,39 @@ def test_another_customers_failed_upload_does_not_hold_back_a_suspension(
     assert code == 0, out + err
     for customer in ("acme", "beta"):
         assert _index(cf)[customer] == _stored_digest(cf, customer), customer
+
+
+def test_records_still_wait_when_the_dispatch_worker_of_their_phase_waits(
+    store_repo,  # noqa: F811
+    cf,
+    run,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A new outbound Worker gives the dispatch Worker a new binding, and the records of
+    # the customer that uses it name that binding: written while the Worker waits for
+    # another customer's failure, they would answer 503 until the next apply.
+    from wfp_reconcile.errors import ApiServerError
+    from wfp_reconcile.kinds.script import ScriptKind
+
+    code, out, err = run("apply", "--repo", str(store_repo.root), "--auto-approve")
+    assert code == 0, out + err
+    acme_before = _record(cf, "s:acme-web")
+    real = ScriptKind._send
+
+    def failing(self: Any, target: Any, worker: Any, change: Any) -> None:
+        if worker.name == "beta-hello":
+            raise ApiServerError("Cloudflare API PUT .../beta-hello: 500 (injected)")
+        real(self, target, worker, change)
+
+    monkeypatch.setattr(ScriptKind, "_send", failing)
+    store_repo.platform["dispatcher"]["workers_dev"] = False  # a dispatch Worker change
+    store_repo.write_platform()
+    store_repo.edit_customer("acme", suspended=True)
+    (store_repo.root / "customers" / "beta" / "beta-hello.mjs").write_text(
+        "export default { fetch() { return new Response('beta v2'); } };\n"
+    )
+    code, out, err = run("apply", "--repo", str(store_repo.root), "--auto-approve")
+    assert code == 1, out + err
+    if "~ dispatcher" not in out and "dispatcher test-dispatcher" not in out:
+        pytest.skip("the platform change did not change the dispatch Worker")
+    assert _record(cf, "s:acme-web") == acme_before, out
