@@ -49,9 +49,10 @@ UPLOADS = (Action.CREATE, Action.UPDATE, Action.ADOPT)
 """The actions that upload a bundle (what pre-flight checks and may skip)."""
 
 
-# Phases that run only when no earlier one failed (a customer's routing records: when none
-# of its own and none of the platform's did, ``_waits_for``). The routing index must never
-# vouch for a record that was not written (the next plan would then see nothing to do).
+# Phases that run only when no earlier one failed (a customer's routing records and
+# deletes: when none of its own and none of the platform's did, ``_waits_for``). The
+# routing index must never vouch for a record that was not written (the next plan would
+# then see nothing to do).
 _WAITS = (Phase.DISPATCHER, Phase.DELETES, Phase.ROUTING_INDEX)
 
 
@@ -65,13 +66,15 @@ def _waits_for(
     that customer's uploads and the platform's Workers only: another customer's failure
     must not hold back its suspension, a revoked token or a new script's route for as
     long as that other upload keeps failing. It still waits when the dispatch Worker of
-    the same phase does (the records may name a binding only its new version has).
-    Everything else (the dispatch Worker, the deletes, the routing index) waits for every
-    failure.
+    the same phase does (the records may name a binding only its new version has). A
+    customer's delete waits likewise for what routes that customer (its records, or the
+    dispatch Worker: a platform item), not for another customer: deleting a script is
+    how it is stopped at once. Everything else (the dispatch Worker, platform deletes,
+    the routing index) waits for every failure.
     """
-    if phase is not Phase.DISPATCHER or change.customer is None:
+    if phase not in (Phase.DISPATCHER, Phase.DELETES) or change.customer is None:
         return True
-    if any(c.customer is None for c in items):
+    if phase is Phase.DISPATCHER and any(c.customer is None for c in items):
         return True
     return any(r.change.customer in (None, change.customer) for r in blocking)
 

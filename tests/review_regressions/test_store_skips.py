@@ -165,3 +165,42 @@ def test_records_still_wait_when_the_dispatch_worker_of_their_phase_waits(
     if "~ dispatcher" not in out and "dispatcher test-dispatcher" not in out:
         pytest.skip("the platform change did not change the dispatch Worker")
     assert _record(cf, "s:acme-web") == acme_before, out
+
+
+def test_another_customers_failed_upload_does_not_hold_back_a_delete(
+    store_repo,  # noqa: F811
+    cf,
+    run,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The documented way to stop a customer's script at once is to delete it; another
+    # customer's upload that keeps failing held every delete back (they wait for the
+    # routing to be live, which in store mode is per customer).
+    from wfp_reconcile.errors import ApiServerError
+    from wfp_reconcile.kinds.script import ScriptKind
+
+    code, out, err = run("apply", "--repo", str(store_repo.root), "--auto-approve")
+    assert code == 0, out + err
+    real = ScriptKind._send
+
+    def failing(self: Any, target: Any, worker: Any, change: Any) -> None:
+        if worker.name == "beta-hello":
+            raise ApiServerError("Cloudflare API PUT .../beta-hello: 500 (injected)")
+        real(self, target, worker, change)
+
+    monkeypatch.setattr(ScriptKind, "_send", failing)
+    store_repo.customer(
+        "acme",
+        {"acme-api": {"access": "token", "limits": {"cpu_ms": 10}}},
+        tokens=[{"name": "ci", "sha256": hashlib.sha256(b"acme-token").hexdigest()}],
+        outbound={"worker": "egress", "params": {"allow_hosts": ["api.example.com"]}},
+    )
+    (store_repo.root / "customers" / "beta" / "beta-hello.mjs").write_text(
+        "export default { fetch() { return new Response('beta v2'); } };\n"
+    )
+    code, out, err = run(
+        "apply", "--repo", str(store_repo.root), "--auto-approve", "--allow-deletes", "1"
+    )
+    assert code == 1, out + err
+    assert _record(cf, "s:acme-web") is None, out
+    assert cf.state.store.get_script(ACCOUNT, "test-ns", "acme-web") is None, out
