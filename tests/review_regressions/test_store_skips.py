@@ -204,3 +204,37 @@ def test_another_customers_failed_upload_does_not_hold_back_a_delete(
     assert code == 1, out + err
     assert _record(cf, "s:acme-web") is None, out
     assert cf.state.store.get_script(ACCOUNT, "test-ns", "acme-web") is None, out
+
+
+def test_in_manifest_mode_a_delete_still_waits_for_the_dispatch_worker(
+    platform_repo,
+    cf,
+    run,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The one manifest routes every customer: while it waits, deleting a script it still
+    # routes would answer 404 instead of the last good version.
+    from wfp_reconcile.errors import ApiServerError
+    from wfp_reconcile.kinds.script import ScriptKind
+
+    platform_repo.customer("acme", ["acme-web", "acme-api"])
+    platform_repo.customer("beta", ["beta-hello"])
+    code, out, err = run("apply", "--repo", str(platform_repo.root), "--auto-approve")
+    assert code == 0, out + err
+    real = ScriptKind._send
+
+    def failing(self: Any, target: Any, worker: Any, change: Any) -> None:
+        if worker.name == "beta-hello":
+            raise ApiServerError("Cloudflare API PUT .../beta-hello: 500 (injected)")
+        real(self, target, worker, change)
+
+    monkeypatch.setattr(ScriptKind, "_send", failing)
+    platform_repo.customer("acme", ["acme-api"])
+    (platform_repo.root / "customers" / "beta" / "beta-hello.mjs").write_text(
+        "export default { fetch() { return new Response('beta v2'); } };\n"
+    )
+    code, out, err = run(
+        "apply", "--repo", str(platform_repo.root), "--auto-approve", "--allow-deletes", "1"
+    )
+    assert code == 1, out + err
+    assert cf.state.store.get_script(ACCOUNT, "test-ns", "acme-web") is not None, out
