@@ -140,6 +140,7 @@ def _not_loaded(body: dict[str, Any]) -> dict[str, Any]:
     return {"id": body["id"], "ok": False, "stage": "not_loaded", "message": "", "ms": 0}
 
 
+# The handler names preflight-worker.mjs probes for (HANDLERS there).
 _HANDLERS = frozenset(("fetch", "tail", "trace", "scheduled", "queue", "email", "alarm", "test"))
 
 
@@ -187,9 +188,11 @@ def _unreadable(spec: LoadSpec) -> Finding:
 
 
 def _findings(spec: LoadSpec, raw: dict[str, Any], limit_ms: int) -> list[Finding]:
-    if raw.get("stage") == "hang":
+    # "hang" and "not_loaded" are this module's own results (PreflightSession.load).
+    stage = raw.get("stage") if isinstance(raw, dict) else None
+    if stage == "hang":
         return [_slow(spec, None, limit_ms)]
-    if raw.get("stage") == "not_loaded":
+    if stage == "not_loaded":
         return [_gave_up(spec)]
     result = _checked(raw)
     if result is None:
