@@ -15,6 +15,8 @@ like any untrusted input (``_checked``).
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -50,6 +52,7 @@ class PreflightSession:
         self._install = install
         self._stack: contextlib.ExitStack | None = None
         self._url: str | None = None
+        self._pid: int | None = None
         self._http = httpx.Client(timeout=_BATCH_SECONDS, trust_env=False)
 
     def __enter__(self) -> PreflightSession:
@@ -66,12 +69,17 @@ class PreflightSession:
     def _start(self) -> None:
         stack = contextlib.ExitStack()
         runtime = stack.enter_context(run_preflight_runtime(install=self._install))
-        self._stack, self._url = stack, runtime.url
+        self._stack, self._url, self._pid = stack, runtime.url, runtime.process.pid
 
-    def _stop(self) -> None:
+    def _stop(self, *, hung: bool = False) -> None:
+        if hung and self._pid is not None:
+            # A spinning isolate holds the thread that would handle SIGTERM: the polite
+            # stop would only wait 5 s more for every hang.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._pid, signal.SIGKILL)
         if self._stack is not None:
             self._stack.close()
-        self._stack, self._url = None, None
+        self._stack, self._url, self._pid = None, None, None
 
     def _post(self, bodies: Sequence[dict[str, Any]], concurrency: int, timeout: float) -> Any:
         if self._url is None:
@@ -112,7 +120,7 @@ class PreflightSession:
                     answers = self._post([bodies[i] for i in batch], _CONCURRENCY, _BATCH_SECONDS)
                     found = dict(zip(batch, answers, strict=True))
             except (httpx.TimeoutException, httpx.TransportError):
-                self._stop()
+                self._stop(hung=True)
                 for i in batch:
                     if given_up(i):
                         continue
@@ -128,7 +136,7 @@ class PreflightSession:
         try:
             return dict(self._post([body], 1, _SINGLE_SECONDS)[0])
         except (httpx.TimeoutException, httpx.TransportError):
-            self._stop()
+            self._stop(hung=True)
             return {"id": body["id"], "ok": False, "stage": "hang", "ms": _SINGLE_SECONDS * 1000}
 
     def remeasure(self, body: dict[str, Any]) -> dict[str, Any]:
