@@ -49,9 +49,34 @@ UPLOADS = (Action.CREATE, Action.UPDATE, Action.ADOPT)
 """The actions that upload a bundle (what pre-flight checks and may skip)."""
 
 
-# Phases that run only when no earlier one failed. The routing index must never vouch for
-# a record that was not written (the next plan would then see nothing to do).
+# Phases that run only when no earlier one failed (a customer's routing records and
+# deletes: when none of its own and none of the platform's did, ``_waits_for``). The
+# routing index must never vouch for a record that was not written (the next plan would
+# then see nothing to do).
 _WAITS = (Phase.DISPATCHER, Phase.DELETES, Phase.ROUTING_INDEX)
+
+
+def _waits_for(
+    change: Change, phase: Phase, items: Sequence[Change], blocking: Sequence[OperationResult]
+) -> bool:
+    """Whether ``change``, of a phase in ``_WAITS`` with ``items``, waits for the failures
+    ``blocking``.
+
+    A customer's own item in the dispatcher's phase (its routing records) is built from
+    that customer's uploads and the platform's Workers only: another customer's failure
+    must not hold back its suspension, a revoked token or a new script's route for as
+    long as that other upload keeps failing. It still waits when the dispatch Worker of
+    the same phase does (the records may name a binding only its new version has). A
+    customer's delete waits likewise for what routes that customer (its records, or the
+    dispatch Worker: a platform item), not for another customer: deleting a script is
+    how it is stopped at once. Everything else (the dispatch Worker, platform deletes,
+    the routing index) waits for every failure.
+    """
+    if phase not in (Phase.DISPATCHER, Phase.DELETES) or change.customer is None:
+        return True
+    if phase is Phase.DISPATCHER and any(c.customer is None for c in items):
+        return True
+    return any(r.change.customer in (None, change.customer) for r in blocking)
 
 
 def phases(changes: Sequence[Change]) -> list[tuple[Phase, list[Change]]]:
@@ -226,9 +251,15 @@ class PlanApplier:
                     if any(not r.skipped for r in blocking)
                     else "not attempted: the dispatcher's upload was skipped (pre-flight)"
                 )
+                ready = []
                 for change in items:
-                    report(phase, OperationResult(change, why, 0.0, attempted=False))
-                continue
+                    if _waits_for(change, phase, items, blocking):
+                        report(phase, OperationResult(change, why, 0.0, attempted=False))
+                    else:
+                        ready.append(change)
+                if not ready:
+                    continue
+                items = ready
             held = [c for c in items if c.action in UPLOADS and (c.kind, c.name) in skip]
             for change in held:
                 report(
@@ -240,7 +271,8 @@ class PlanApplier:
                 items = [c for c in items if (c.kind, c.name) not in kept]
             # A derived kind's phase that runs after failures (the D1 mirror) gets its items
             # built again from what was carried out. (The dispatcher never runs after a
-            # failure, and the engine derived it without the skipped uploads already.)
+            # failure, a customer's routing records only after none of that customer's
+            # (``_waits_for``), and the engine derived both without the skipped uploads.)
             missed = frozenset((r.change.kind, r.change.name) for r in results if not r.ok)
             derived = any(kind(c.kind).derived for c in items)
             if missed and derived and self._rederive and phase is not Phase.DISPATCHER:

@@ -12,6 +12,8 @@ import posixpath
 import re
 from collections.abc import Mapping
 
+from wfp_reconcile.quoting import one_line
+
 from .model import Finding, Reason
 
 __all__ = ["ModuleSource", "WorkerRef", "locate_failure", "missing_handler"]
@@ -98,6 +100,8 @@ def locate_failure(
     """
 
     def finding(path: str, line: int, column: int, reason: Reason, text: str) -> Finding:
+        # The message is the customer's own (a thrown error's): it is printed in the
+        # report and in apply's summary, so it must not start lines of its own there.
         return Finding(
             kind=worker.kind,
             name=worker.name,
@@ -106,7 +110,7 @@ def locate_failure(
             line=line,
             column=column,
             reason=reason,
-            message=text,
+            message=one_line(text),
         )
 
     if stage != "startup":

@@ -6,13 +6,19 @@ Worker Loader with a few loads in flight. workerd runs isolates on one thread, s
 Worker whose start-up looks slow under that load is measured again on its own before it
 is reported. Open-source workerd enforces no CPU limit: a global scope that never
 finishes would hold the whole process, so a batch that does not answer in time restarts
-workerd and its Workers are loaded one at a time to find the one that hangs.
+workerd and its Workers are loaded one at a time to find the one that hangs; after a few
+hangs of one customer its other Workers are not loaded, so one customer cannot make every
+apply wait long. workerd's answers carry what customer code computed: they are checked
+like any untrusted input (``_checked``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +40,9 @@ _BATCH = 100
 _CONCURRENCY = 8
 _BATCH_SECONDS = 60.0
 _SINGLE_SECONDS = 10.0
+_HANGS_PER_CUSTOMER = 2
+"""A customer's Workers that may hang pre-flight (each costs a wait) before its others
+are skipped without being loaded."""
 
 
 class PreflightSession:
@@ -43,6 +52,7 @@ class PreflightSession:
         self._install = install
         self._stack: contextlib.ExitStack | None = None
         self._url: str | None = None
+        self._pid: int | None = None
         self._http = httpx.Client(timeout=_BATCH_SECONDS, trust_env=False)
 
     def __enter__(self) -> PreflightSession:
@@ -59,12 +69,17 @@ class PreflightSession:
     def _start(self) -> None:
         stack = contextlib.ExitStack()
         runtime = stack.enter_context(run_preflight_runtime(install=self._install))
-        self._stack, self._url = stack, runtime.url
+        self._stack, self._url, self._pid = stack, runtime.url, runtime.process.pid
 
-    def _stop(self) -> None:
+    def _stop(self, *, hung: bool = False) -> None:
+        if hung and self._pid is not None:
+            # A spinning isolate holds the thread that would handle SIGTERM: the polite
+            # stop would only wait 5 s more for every hang.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._pid, signal.SIGKILL)
         if self._stack is not None:
             self._stack.close()
-        self._stack, self._url = None, None
+        self._stack, self._url, self._pid = None, None, None
 
     def _post(self, bodies: Sequence[dict[str, Any]], concurrency: int, timeout: float) -> Any:
         if self._url is None:
@@ -80,23 +95,48 @@ class PreflightSession:
             )
         return response.json()["results"]
 
-    def load(self, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """workerd's result for every body (see preflight-worker.mjs), in order."""
+    def load(
+        self, bodies: Sequence[dict[str, Any]], owners: Sequence[str | None] | None = None
+    ) -> list[dict[str, Any]]:
+        """workerd's result for every body (see preflight-worker.mjs), in order.
+
+        ``owners`` names each body's customer: once ``_HANGS_PER_CUSTOMER`` of a customer's
+        Workers hung, its others are not loaded (stage ``not_loaded``), so the waits one
+        customer's code can cost every apply stay bounded.
+        """
+        owner = list(owners) if owners is not None else [None] * len(bodies)
+        hangs: Counter[str] = Counter()
+
+        def given_up(i: int) -> bool:
+            who = owner[i]
+            return who is not None and hangs[who] >= _HANGS_PER_CUSTOMER
+
         results: list[dict[str, Any]] = []
         for start in range(0, len(bodies), _BATCH):
-            batch = bodies[start : start + _BATCH]
+            batch = [i for i in range(start, min(start + _BATCH, len(bodies))) if not given_up(i)]
+            found: dict[int, dict[str, Any]] = {}
             try:
-                results += self._post(batch, _CONCURRENCY, _BATCH_SECONDS)
+                if batch:
+                    answers = self._post([bodies[i] for i in batch], _CONCURRENCY, _BATCH_SECONDS)
+                    found = dict(zip(batch, answers, strict=True))
             except (httpx.TimeoutException, httpx.TransportError):
-                self._stop()
-                results += [self._load_alone(body) for body in batch]
+                self._stop(hung=True)
+                for i in batch:
+                    if given_up(i):
+                        continue
+                    found[i] = self._load_alone(bodies[i])
+                    who = owner[i]
+                    if found[i].get("stage") == "hang" and who is not None:
+                        hangs[who] += 1
+            for i in range(start, min(start + _BATCH, len(bodies))):
+                results.append(found.get(i) or _not_loaded(bodies[i]))
         return results
 
     def _load_alone(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
             return dict(self._post([body], 1, _SINGLE_SECONDS)[0])
         except (httpx.TimeoutException, httpx.TransportError):
-            self._stop()
+            self._stop(hung=True)
             return {"id": body["id"], "ok": False, "stage": "hang", "ms": _SINGLE_SECONDS * 1000}
 
     def remeasure(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -104,19 +144,94 @@ class PreflightSession:
         return self._load_alone(body)
 
 
-def _findings(spec: LoadSpec, result: dict[str, Any], limit_ms: int) -> list[Finding]:
-    if result.get("stage") == "hang":
+def _not_loaded(body: dict[str, Any]) -> dict[str, Any]:
+    return {"id": body["id"], "ok": False, "stage": "not_loaded", "message": "", "ms": 0}
+
+
+# The handler names preflight-worker.mjs probes for (HANDLERS there).
+_HANDLERS = frozenset(("fetch", "tail", "trace", "scheduled", "queue", "email", "alarm", "test"))
+
+
+def _checked(raw: object) -> dict[str, Any] | None:
+    """One Worker's result with every field of its type, or ``None``.
+
+    The probe's part (``hasDefault``, ``handlers``) is computed in the customer's isolate,
+    after the customer's global scope ran, which can replace the built-ins the probe uses:
+    it is untrusted data, and one Worker's odd answer must not stop the others' apply.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("ok"), bool):
+        return None
+    ms = raw.get("ms", 0)
+    if isinstance(ms, bool) or not isinstance(ms, int | float) or not 0 <= ms < 1e9:
+        return None
+    if not raw["ok"]:
+        stage, message = raw.get("stage"), raw.get("message", "")
+        if not isinstance(stage, str) or not isinstance(message, str):
+            return None
+        return {"ok": False, "stage": stage, "message": message, "ms": int(ms)}
+    handlers = raw.get("handlers", [])
+    has_default = raw.get("hasDefault")
+    if not isinstance(has_default, bool) or not isinstance(handlers, list):
+        return None
+    if not all(isinstance(h, str) and h in _HANDLERS for h in handlers):
+        return None
+    return {"ok": True, "ms": int(ms), "hasDefault": has_default, "handlers": handlers}
+
+
+def _unreadable(spec: LoadSpec) -> Finding:
+    main = spec.modules.get(spec.worker.main_module)
+    return Finding(
+        kind=spec.worker.kind,
+        name=spec.worker.name,
+        customer=spec.worker.customer,
+        path=main.path if main else spec.worker.config_path,
+        line=0,
+        column=0,
+        reason=Reason.STARTUP,
+        message=(
+            "Pre-flight could not read what loading the Worker answered: its global scope "
+            "changes built-ins (Array.prototype, say) that the check relies on."
+        ),
+    )
+
+
+def _findings(spec: LoadSpec, raw: dict[str, Any], limit_ms: int) -> list[Finding]:
+    # "hang" and "not_loaded" are this module's own results (PreflightSession.load).
+    stage = raw.get("stage") if isinstance(raw, dict) else None
+    if stage == "hang":
         return [_slow(spec, None, limit_ms)]
-    if not result.get("ok"):
-        stage, message = str(result.get("stage")), str(result.get("message"))
-        return [locate_failure(spec.worker, stage, message, spec.modules)]
+    if stage == "not_loaded":
+        return [_gave_up(spec)]
+    result = _checked(raw)
+    if result is None:
+        return [_unreadable(spec)]
+    if not result["ok"]:
+        return [locate_failure(spec.worker, result["stage"], result["message"], spec.modules)]
     found = missing_handler(
         spec.worker,
-        bool(result.get("hasDefault")),
-        tuple(result.get("handlers") or ()),
+        result["hasDefault"],
+        tuple(result["handlers"]),
         spec.modules.get(spec.worker.main_module),
     )
     return [found] if found else []
+
+
+def _gave_up(spec: LoadSpec) -> Finding:
+    main = spec.modules.get(spec.worker.main_module)
+    return Finding(
+        kind=spec.worker.kind,
+        name=spec.worker.name,
+        customer=spec.worker.customer,
+        path=main.path if main else spec.worker.config_path,
+        line=0,
+        column=0,
+        reason=Reason.STARTUP_CPU,
+        message=(
+            f"Not loaded: {_HANGS_PER_CUSTOMER} other Workers of this customer did not finish "
+            f"starting within {_SINGLE_SECONDS:.0f} s, so pre-flight stopped loading its "
+            "Workers; fix those first."
+        ),
+    )
 
 
 def _slow(spec: LoadSpec, ms: int | None, limit_ms: int) -> Finding:
@@ -137,6 +252,11 @@ def _slow(spec: LoadSpec, ms: int | None, limit_ms: int) -> Finding:
     )
 
 
+def _ms(raw: dict[str, Any]) -> int:
+    result = _checked(raw)
+    return 0 if result is None else int(result["ms"])
+
+
 def check_workers(
     session: PreflightSession,
     repo: PlatformRepo,
@@ -146,14 +266,14 @@ def check_workers(
 ) -> tuple[tuple[CheckedWorker, ...], tuple[Finding, ...]]:
     """Load ``workers`` in the session's workerd; what loaded and what was found."""
     specs = [load_spec(repo, w) for w in workers]
-    results = session.load([s.body for s in specs])
+    results = session.load([s.body for s in specs], [s.worker.customer for s in specs])
     checked: list[CheckedWorker] = []
     findings: list[Finding] = []
     for spec, result in zip(specs, results, strict=True):
         found = _findings(spec, result, startup_limit_ms)
-        ms = int(result.get("ms") or 0)
+        ms = _ms(result)
         if not found and ms > startup_limit_ms:
-            ms = int(session.remeasure(spec.body).get("ms") or 0)
+            ms = _ms(session.remeasure(spec.body))
             if ms > startup_limit_ms:
                 found = [_slow(spec, ms, startup_limit_ms)]
         checked.append(

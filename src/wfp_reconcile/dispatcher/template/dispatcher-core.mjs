@@ -343,6 +343,23 @@ export function validScriptRecord(record, env, plainBinding) {
   return true;
 }
 
+/** Whether a `t:<sha256>` record names a customer, in this version. */
+export function validTokenRecord(record) {
+  return isObject(record) && record.v === RECORD_VERSION && typeof record.customer === "string" &&
+    record.customer !== "";
+}
+
+/**
+ * Whether a `c:<customer>` record is `customer`'s own, in this version, with a suspension
+ * flag and script entries the API can list: anything else is not vouched for (a missing
+ * flag must never read as "not suspended").
+ */
+export function validCustomerRecord(record, customer) {
+  if (!isObject(record) || record.v !== RECORD_VERSION || record.customer !== customer) return false;
+  if (typeof record.suspended !== "boolean" || !Array.isArray(record.scripts)) return false;
+  return record.scripts.every((s) => isObject(s) && typeof s.name === "string");
+}
+
 /** Reads records from the KV binding through a per-isolate cache with a TTL. */
 export function createRecordStore(config, clock = () => Date.now()) {
   const ttlMs = Math.max(1, Number(config.cache_ttl) || 30) * 1000;
@@ -421,10 +438,10 @@ async function storeCustomerApi(manifest, store, request, env) {
   try {
     owner = await store.get(env, `t:${await sha256Hex(token)}`);
     if (owner === null) return errorResponse(403, "token_invalid", "The customer token is not valid.");
-    if (!isObject(owner) || typeof owner.customer !== "string") throw new RoutingUnavailable("bad t: record");
+    if (!validTokenRecord(owner)) throw new RoutingUnavailable("malformed t: record");
     customer = await store.get(env, `c:${owner.customer}`);
-    if (!isObject(customer) || !Array.isArray(customer.scripts)) {
-      throw new RoutingUnavailable(`no c: record for '${owner.customer}'`);
+    if (!validCustomerRecord(customer, owner.customer)) {
+      throw new RoutingUnavailable(`no valid c: record for '${owner.customer}'`);
     }
   } catch (error) {
     console.error(`wfp dispatcher: ${String(error && error.message).slice(0, 300)}`);

@@ -82,16 +82,21 @@ function bindingEnv(ctx, bindings) {
 }
 
 function workerCode(ctx, spec) {
-  const modules = {};
+  const modules = Object.create(null);
   for (const m of spec.modules) {
     const converted = toLoaderModule(m);
     if (converted) modules[m.name] = converted;
   }
-  modules[PROBE_MODULE] = { js: probeSource(spec.main_module) };
+  // A name no module of the bundle has: the probe must never stand in for the customer's
+  // code (a module named like it would go unchecked, and apply uploads it). No prototype:
+  // a module may be called "__proto__".
+  let probe = PROBE_MODULE;
+  while (Object.hasOwn(modules, probe)) probe = "_" + probe;
+  modules[probe] = { js: probeSource(spec.main_module) };
   return {
     compatibilityDate: spec.compatibility_date,
     compatibilityFlags: spec.compatibility_flags || [],
-    mainModule: PROBE_MODULE,
+    mainModule: probe,
     modules,
     env: bindingEnv(ctx, spec.bindings),
     globalOutbound: null,
@@ -107,7 +112,10 @@ async function checkOne(env, ctx, spec) {
   try {
     const worker = env.LOADER.get(id, () => workerCode(ctx, spec));
     const probe = await worker.getEntrypoint("WfpPreflightProbe").probe();
-    return { id: spec.id, ok: true, ms: Date.now() - started, ...probe };
+    // The probe ran in the customer's isolate: take only its two fields (the Python side
+    // checks their types), never let them stand in for ours.
+    const ms = Date.now() - started;
+    return { id: spec.id, ok: true, ms, hasDefault: probe.hasDefault, handlers: probe.handlers };
   } catch (error) {
     const message = String((error && error.message) || error);
     const startup = message.startsWith(STARTUP_FAILED);

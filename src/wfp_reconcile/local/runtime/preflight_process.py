@@ -5,7 +5,10 @@ workerd runs directly from the local runtime's pinned installation, without Node
 miniflare in between: pre-flight needs no simulators, and skipping them takes the start-up
 from seconds to a fraction of one (docs/benchmarks.md). The listening socket is bound here
 and handed to workerd (``--socket-fd``), so the address is known before it starts; workerd
-gets its own process group and, on Linux, dies with this process.
+gets its own process group and, on Linux, dies with this process. workerd prints the
+console output of the customer code it loads, so only the last bytes of its output are
+kept, in memory (``_Tail``): kept whole, a global scope that logs in a loop fills the
+apply job's disk at hundreds of MB a second.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -77,12 +82,40 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float, log: Path) -> None:
+class _Tail:
+    """The last ``limit`` bytes a process printed, read as it prints them, so that it
+    never blocks on a full pipe and its output never outgrows ``limit``."""
+
+    def __init__(self, stream: IO[bytes], limit: int = 64 * 1024) -> None:
+        self._kept = bytearray()
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(
+            target=self._drain, args=(stream,), name="workerd-output", daemon=True
+        )
+        self._thread.start()
+
+    def _drain(self, stream: IO[bytes]) -> None:
+        with stream:
+            while chunk := os.read(stream.fileno(), 65536):
+                with self._lock:
+                    self._kept += chunk
+                    if len(self._kept) > 2 * self._limit:
+                        del self._kept[: -self._limit]
+
+    def text(self, wait: float = 0.0) -> str:
+        """What was kept, once the process's last output was read (up to ``wait`` s)."""
+        self._thread.join(wait)
+        with self._lock:
+            return bytes(self._kept[-self._limit :]).decode(errors="replace")
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float, log: _Tail) -> None:
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=2.0, trust_env=False) as client:
         while True:
             if process.poll() is not None:
-                tail = "\n".join(deque(log.read_text(errors="replace").splitlines(), maxlen=20))
+                tail = "\n".join(deque(log.text(wait=1.0).splitlines(), maxlen=20))
                 raise RuntimeSetupError(
                     f"The pre-flight runtime (workerd) exited during start-up "
                     f"(exit {process.returncode}). Its output:\n{tail}"
@@ -112,39 +145,39 @@ def run_preflight_runtime(
         work = Path(tmp)
         for name in _FILES:
             shutil.copyfile(runtime_file(name), work / name)
-        log = work / "workerd.log"
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.bind(("127.0.0.1", 0))
             sock.listen(128)
             url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    [
-                        str(workerd),
-                        "serve",
-                        "--experimental",  # the Worker Loader binding is experimental
-                        _FILES[0],
-                        "--socket-fd",
-                        f"http={sock.fileno()}",
-                    ],
-                    cwd=work,
-                    # It loads customer code, also inside apply, whose environment holds
-                    # the API token: workerd gets none of the credentials.
-                    env={k: v for k, v in os.environ.items() if not is_credential_name(k)},
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    pass_fds=(sock.fileno(),),
-                    start_new_session=True,
-                    preexec_fn=_die_with_parent,  # noqa: PLW1509 -- only a prctl call
-                )
+            process = subprocess.Popen(
+                [
+                    str(workerd),
+                    "serve",
+                    "--experimental",  # the Worker Loader binding is experimental
+                    _FILES[0],
+                    "--socket-fd",
+                    f"http={sock.fileno()}",
+                ],
+                cwd=work,
+                # It loads customer code, also inside apply, whose environment holds
+                # the API token: workerd gets none of the credentials.
+                env={k: v for k, v in os.environ.items() if not is_credential_name(k)},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(sock.fileno(),),
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 -- only a prctl call
+            )
         except OSError as exc:
             sock.close()
             raise RuntimeSetupError(f"Could not start the pre-flight runtime ({workerd}): {exc}.")
         sock.close()  # workerd holds its own copy of the listening socket
+        assert process.stdout is not None
+        output = _Tail(process.stdout)
         try:
-            _wait_ready(process, url, startup_timeout, log)
+            _wait_ready(process, url, startup_timeout, output)
             yield PreflightRuntime(url=url, process=process)
         finally:
             _stop(process)
