@@ -230,7 +230,7 @@ def plan_repo(
     plan = plan.sealed()
     # In memory only (never in a plan file): an apply right after planning uses the
     # states the plan was computed from instead of reading them again.
-    plan.remember(desired, actual)
+    plan.remember(desired, actual, repo)
     return PlannedRun(plan=plan, desired=desired, actual=actual)
 
 
@@ -331,11 +331,13 @@ def apply_plan(
     else:
         # Right after planning: the namespace as the plan saw it, the repository as it is
         # now (a change in between makes the plan stale, as it would a saved one).
-        actual = remembered[1]
-        # Routes nothing until derived from the stock below (as plan_repo does).
-        desired = build_desired(repo, customers=plan.customers, inventory=Inventory({}))
-        base = [c for c in plan.changes if not kind(c.kind).derived]
-        desired = derive(desired, repo, outcome(repo, desired, actual, base, derived=False))
+        desired, actual, planned_from = remembered
+        if planned_from is not repo:
+            # Routes nothing until derived from the stock below (as plan_repo does). The
+            # same (frozen) repository object would build the same state: reused then.
+            desired = build_desired(repo, customers=plan.customers, inventory=Inventory({}))
+            base = [c for c in plan.changes if not kind(c.kind).derived]
+            desired = derive(desired, repo, outcome(repo, desired, actual, base, derived=False))
         if desired.digest() != plan.desired_digest:
             raise StalePlanError(
                 "The repository changed since the plan was made (its desired state differs); "
