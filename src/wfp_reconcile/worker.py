@@ -9,6 +9,7 @@ of plan or of user tags is a retag, never an upload.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping
@@ -68,11 +69,13 @@ class Fingerprint:
     code: str
     config: str
 
-    @property
+    # Cached (the halves never change): plans read them several times per script.
+    # cached_property writes the instance __dict__, which a frozen dataclass allows.
+    @functools.cached_property
     def tag(self) -> str:
         return f"{FP_PREFIX}{self.code[:_HALF]}{self.config[:_HALF]}"
 
-    @property
+    @functools.cached_property
     def short(self) -> str:
         """The form stored in tags and compared against the namespace."""
         return self.tag.removeprefix(FP_PREFIX)
@@ -135,7 +138,7 @@ class ActualWorker:
     tags: tuple[str, ...]
     managed: bool
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str | None:
         return parse_fingerprint_tag(self.tags)
 
