@@ -11,6 +11,7 @@ Start it only once the repository is validated: an invalid repository makes no A
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -22,6 +23,8 @@ from .script import list_managed, managed_read
 
 __all__ = ["read_ahead"]
 
+_SWITCH_SECONDS = 0.0005
+
 
 @contextlib.contextmanager
 def read_ahead(reader: StateReader, platform: Platform) -> Iterator[Mapping[str, Future[Any]]]:
@@ -31,6 +34,10 @@ def read_ahead(reader: StateReader, platform: Platform) -> Iterator[Mapping[str,
     desired state failed to build) is dropped with its result or error.
     """
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wfp-read-ahead")
+    interval = sys.getswitchinterval()
+    # The main thread computes meanwhile and holds the GIL; the reading threads need it
+    # after every socket read, and by default wait up to 5 ms for it each time.
+    sys.setswitchinterval(min(interval, _SWITCH_SECONDS))
     try:
         namespace, tag = platform.namespace, platform.management_tag
         yield {
@@ -39,3 +46,4 @@ def read_ahead(reader: StateReader, platform: Platform) -> Iterator[Mapping[str,
         }
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        sys.setswitchinterval(interval)
