@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import hashlib
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from wfp_reconcile.desired import DesiredState
@@ -88,7 +89,11 @@ class ActualState:
 
 
 def read_actual(
-    reader: StateReader, desired: DesiredState, *, only: Sequence[str] | None = None
+    reader: StateReader,
+    desired: DesiredState,
+    *,
+    only: Sequence[str] | None = None,
+    started: Mapping[str, Future[Any]] | None = None,
 ) -> ActualState:
     """Read what every kind (or the kinds named in ``only``) needs of the account.
 
@@ -96,6 +101,8 @@ def read_actual(
         reader: The Cloudflare client (or anything with the same read methods).
         desired: The desired state; its names decide which foreign items are looked up.
         only: Read just these kinds (``status`` needs only scripts).
+        started: Reads already under way (``kinds.ahead.read_ahead``), waited for when
+            a kind needs them.
     """
     chosen = kinds() if only is None else tuple(kind(n) for n in only)
     declared: dict[str, frozenset[str]] = {}
@@ -110,6 +117,7 @@ def read_actual(
         management_tag=desired.management_tag,
         declared=declared,
         wanted={k.name: frozenset(i.name for i in desired.of(k.name)) for k in kinds()},
+        started=started,
     )
     items = {k.name: dict(k.read(session, desired.of(k.name))) for k in chosen}
     return ActualState(

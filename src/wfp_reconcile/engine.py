@@ -30,6 +30,7 @@ from wfp_reconcile.diff import (
 )
 from wfp_reconcile.errors import ConfigError, ConfigProblem, StalePlanError
 from wfp_reconcile.kinds import Inventory, after_apply, kind, kinds
+from wfp_reconcile.kinds.ahead import read_ahead
 from wfp_reconcile.plan import Estimate, Plan, Summary, check_guards, now_utc
 from wfp_reconcile.preflight import PreflightReport, PreflightSession
 from wfp_reconcile.preflight.apply_gate import replace_checked, skip_reasons, uploads_to_skip
@@ -161,9 +162,11 @@ def plan_repo(
     _check_scope(repo, customers)
     # The derived kinds are built again from the stock taken below; until then only their
     # names are used (to read them), so this first build routes nothing instead of
-    # assembling a manifest of the whole fleet that is thrown away.
-    desired = build_desired(repo, customers=customers, inventory=Inventory({}))
-    actual = read_actual(client, desired)
+    # assembling a manifest of the whole fleet that is thrown away. The namespace is
+    # listed meanwhile (I/O under CPU): the repository is validated, the scope checked.
+    with read_ahead(client, repo.platform) as started:
+        desired = build_desired(repo, customers=customers, inventory=Inventory({}))
+        actual = read_actual(client, desired, started=started)
     rules: dict[str, Any] = {
         "customers": customers,
         "suspended": {c.id for c in repo.customers if c.suspended},
@@ -227,7 +230,7 @@ def plan_repo(
     plan = plan.sealed()
     # In memory only (never in a plan file): an apply right after planning uses the
     # states the plan was computed from instead of reading them again.
-    plan.remember(desired, actual)
+    plan.remember(desired, actual, repo)
     return PlannedRun(plan=plan, desired=desired, actual=actual)
 
 
@@ -328,11 +331,13 @@ def apply_plan(
     else:
         # Right after planning: the namespace as the plan saw it, the repository as it is
         # now (a change in between makes the plan stale, as it would a saved one).
-        actual = remembered[1]
-        # Routes nothing until derived from the stock below (as plan_repo does).
-        desired = build_desired(repo, customers=plan.customers, inventory=Inventory({}))
-        base = [c for c in plan.changes if not kind(c.kind).derived]
-        desired = derive(desired, repo, outcome(repo, desired, actual, base, derived=False))
+        desired, actual, planned_from = remembered
+        if planned_from is not repo:
+            # Routes nothing until derived from the stock below (as plan_repo does). The
+            # same (frozen) repository object would build the same state: reused then.
+            desired = build_desired(repo, customers=plan.customers, inventory=Inventory({}))
+            base = [c for c in plan.changes if not kind(c.kind).derived]
+            desired = derive(desired, repo, outcome(repo, desired, actual, base, derived=False))
         if desired.digest() != plan.desired_digest:
             raise StalePlanError(
                 "The repository changed since the plan was made (its desired state differs); "

@@ -144,7 +144,7 @@ class Plan(BaseModel):
     integrity: str = ""
     """SHA-256 over everything else in the plan, computed when it was made: a plan file
     whose content does not match is refused (``load_plan``)."""
-    _states: tuple[Any, Any] | None = PrivateAttr(default=None)
+    _states: tuple[Any, Any, Any] | None = PrivateAttr(default=None)
 
     def content_digest(self) -> str:
         content = self.model_dump(mode="json", exclude={"integrity"})
@@ -155,12 +155,13 @@ class Plan(BaseModel):
         """This plan with its integrity digest (plans leave ``plan_repo`` sealed)."""
         return self.model_copy(update={"integrity": self.content_digest()})
 
-    def remember(self, desired: Any, actual: Any) -> None:
-        """Keep the states this plan was computed from, in memory only (a saved plan
-        never holds them: applying one reads the namespace again)."""
-        self._states = (desired, actual)
+    def remember(self, desired: Any, actual: Any, repo: Any) -> None:
+        """Keep the states this plan was computed from and the repository object the
+        desired state was built from, in memory only (a saved plan never holds them:
+        applying one reads the namespace again)."""
+        self._states = (desired, actual, repo)
 
-    def remembered(self) -> tuple[Any, Any] | None:
+    def remembered(self) -> tuple[Any, Any, Any] | None:
         return self._states
 
     @property

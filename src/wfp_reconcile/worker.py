@@ -9,10 +9,12 @@ of plan or of user tags is a retag, never an upload.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping
 from enum import StrEnum
+from json.encoder import encode_basestring
 from typing import Any
 
 from wfp_reconcile.bundle import ScriptUpload
@@ -67,11 +69,13 @@ class Fingerprint:
     code: str
     config: str
 
-    @property
+    # Cached (the halves never change): plans read them several times per script.
+    # cached_property writes the instance __dict__, which a frozen dataclass allows.
+    @functools.cached_property
     def tag(self) -> str:
         return f"{FP_PREFIX}{self.code[:_HALF]}{self.config[:_HALF]}"
 
-    @property
+    @functools.cached_property
     def short(self) -> str:
         """The form stored in tags and compared against the namespace."""
         return self.tag.removeprefix(FP_PREFIX)
@@ -134,7 +138,7 @@ class ActualWorker:
     tags: tuple[str, ...]
     managed: bool
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str | None:
         return parse_fingerprint_tag(self.tags)
 
@@ -167,6 +171,11 @@ def _canonical(value: Any) -> bytes:
     return _CANONICAL.encode(value).encode()
 
 
+def _canonical_pair(first: str, second: str) -> bytes:
+    """``_canonical([first, second])`` without an encoder per call (two per script)."""
+    return f"[{encode_basestring(first)},{encode_basestring(second)}]".encode()
+
+
 def fingerprint_upload(
     upload: ScriptUpload, settings: Mapping[str, Any] | None = None
 ) -> Fingerprint:
@@ -174,7 +183,7 @@ def fingerprint_upload(
     the ``settings`` applied beside the upload (when any) in the config half."""
     code = hashlib.sha256()
     for module in sorted(upload.modules, key=lambda m: m.name):
-        code.update(_canonical([module.name, module.content_type]))
+        code.update(_canonical_pair(module.name, module.content_type))
         code.update(module.digest)
     metadata: dict[str, Any] = {k: v for k, v in upload.metadata.items() if k != "tags"}
     if settings:

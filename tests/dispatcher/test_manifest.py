@@ -24,7 +24,9 @@ from wfp_reconcile.dispatcher import (
     MAIN_MODULE,
     MANIFEST_MODULE,
     build_dispatcher_upload,
+    build_dispatcher_uploads,
     build_manifest,
+    manifest_bytes,
 )
 from wfp_reconcile.dispatcher.manifest import binding_for_outbound, outbound_binding_names
 
@@ -101,6 +103,18 @@ def test_upload_is_byte_identical_for_equal_inputs() -> None:
     assert a == b
     c = build_dispatcher_upload(make_repo(), {"hello": "3", "zeta": "1"}, "c")
     assert c.modules != a.modules
+
+
+def test_uploads_for_several_commits_differ_only_in_the_manifests_commit() -> None:
+    """The kind fingerprints the unstamped upload and uploads the stamped one, both from
+    one routing data build: each manifest is the one built for its own commit."""
+    repo, fps = make_repo(), {"zeta": "1", "hello": "2"}
+    unstamped, stamped, again = build_dispatcher_uploads(repo, fps, (None, "c0ffee", None))
+    for upload, commit in ((unstamped, None), (stamped, "c0ffee")):
+        manifest = {m.name: m.content for m in upload.modules}[MANIFEST_MODULE]
+        assert manifest == manifest_bytes(build_manifest(repo, fps, commit))
+    assert again is unstamped and unstamped.metadata == stamped.metadata
+    assert unstamped.modules[:-1] == stamped.modules[:-1]
 
 
 def test_upload_has_template_manifest_and_one_binding_per_outbound_worker() -> None:

@@ -401,6 +401,45 @@ def test_list_without_tags_mode_omits_tags(api, emulator, ns):
     assert api.get(f"{NS}/ns/scripts", params={"tags": "m:no"}).json()["result"] == []
 
 
+@pytest.mark.parametrize(
+    "faults",
+    [
+        pytest.param(FaultConfig(), id="flat"),
+        pytest.param(FaultConfig(list_shape="wrapped"), id="wrapped"),
+        pytest.param(FaultConfig(list_without_tags=True), id="without-tags"),
+    ],
+)
+def test_listed_items_are_the_script_objects_as_they_are_now(api, emulator, ns, faults):
+    """Items are built once and reused (emulator/listing.py): every later write shows."""
+    from wfp_reconcile.local.emulator.responses import list_item
+
+    emulator.set_faults(faults)
+    upload(api, "a", tags=["m"], compatibility_date="2024-01-01")
+    upload(api, "b", tags=["m"])
+
+    def listed() -> list[dict[str, Any]]:
+        response = api.get(f"{NS}/ns/scripts", params={"tags": "m:yes"})
+        assert response.headers["content-type"] == "application/json"
+        items: list[dict[str, Any]] = response.json()["result"]
+        return items
+
+    def expected(name: str) -> dict[str, Any]:
+        row = emulator.state.store.get_script(ACCOUNT, "ns", name)
+        wrapped = faults.list_shape == "wrapped"
+        return list_item(row, "ns", include_tags=not faults.list_without_tags, wrapped=wrapped)
+
+    assert listed() == [expected("a"), expected("b")]
+    assert listed() == [expected("a"), expected("b")]  # the second time from what was built
+    before = listed()
+    api.put(f"{NS}/ns/scripts/a/tags", json=["m", "new"])
+    upload(api, "b", tags=["m"], compatibility_date="2025-01-01")
+    after = listed()
+    assert after == [expected("a"), expected("b")] and after[1] != before[1]
+    if not faults.list_without_tags:
+        item = after[0]["script"] if faults.list_shape == "wrapped" else after[0]
+        assert item["tags"] == ["m", "new"]
+
+
 def test_delete_by_tag_is_recorded_and_refused(api, emulator, ns):
     upload(api, "a", tags=["m"])
     assert api.delete(f"{NS}/ns/scripts", params={"tags": "m:yes"}).status_code == 400

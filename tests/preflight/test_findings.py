@@ -174,3 +174,33 @@ def test_github_annotations_point_at_the_line(
     assert ",title=pre-flight%3A script broken of customer acme::Uncaught SyntaxError" in lines[0]
     assert "\n" not in lines[0]
     assert lines[-1].startswith("Pre-flight: 1 of 1 Worker would be rejected")
+
+
+def test_a_session_starts_a_fresh_workerd_once_enough_workers_were_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """workerd keeps every Worker it loaded: a long run is spread over several, each
+    finding still reported where it is."""
+    from wfp_reconcile.preflight import runner
+
+    monkeypatch.setattr(runner, "_BATCH", 2)
+    monkeypatch.setattr(runner, "RECYCLE_AFTER", 3)
+    names = [f"s{i}" for i in range(5)]
+    files = {f"{n}.mjs": HELLO for n in names}
+    files["s4.mjs"] = "const x = ;\n" + HELLO  # in the last batch, after a restart
+    root = write_repo(tmp_path, {n: {"main_module": f"{n}.mjs"} for n in names}, files)
+    session = PreflightSession()  # workerd starts on the first load
+    started: list[None] = []
+    start = session._start
+
+    def counted() -> None:
+        started.append(start())
+
+    monkeypatch.setattr(session, "_start", counted)
+    try:
+        path, line, _, reason, _ = only(preflight(root, session))
+    finally:
+        session.close()
+    # Batches of 2, 2 and 1: the second would make 4 > 3 in one workerd.
+    assert len(started) == 2
+    assert (path, line, reason) == ("customers/acme/s4.mjs", 1, Reason.SYNTAX)

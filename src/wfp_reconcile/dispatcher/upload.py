@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "MANIFEST_MODULE",
     "TEMPLATE_MODULES",
     "build_dispatcher_upload",
+    "build_dispatcher_uploads",
     "dispatcher_bindings",
     "template_source",
 ]
@@ -87,19 +88,41 @@ def build_dispatcher_upload(
     ``routed`` names the scripts the manifest routes (every declared one when ``None``).
     The metadata carries no ``tags``: the engine adds them.
     """
+    (upload,) = build_dispatcher_uploads(
+        repo, fingerprints, (commit,), routed=routed, hostnames=hostnames
+    )
+    return upload
+
+
+def build_dispatcher_uploads(
+    repo: PlatformRepo,
+    fingerprints: Mapping[str, str],
+    commits: Sequence[str | None],
+    *,
+    routed: Collection[str] | None = None,
+    hostnames: Mapping[str, str] | None = None,
+) -> tuple[ScriptUpload, ...]:
+    """``build_dispatcher_upload`` for each of ``commits``, the routing data built once
+    (the kind fingerprints the upload without its commit and uploads it with)."""
     platform = repo.platform
     if platform.dispatcher.routing_data == "store":
         # The fleet's routing data is in Workers KV (kinds.routing): never built here.
-        data = store_manifest(repo, commit, routed=routed, hostnames=hostnames)
+        data = store_manifest(repo, None, routed=routed, hostnames=hostnames)
     else:
-        data = build_manifest(repo, fingerprints, commit, routed=routed, hostnames=hostnames)
-    manifest = manifest_bytes(data)
-    modules = (
-        Module(MAIN_MODULE, template_source(MAIN_MODULE), _JS),
-        *(Module(name, template_source(name), _JS) for name in TEMPLATE_MODULES[1:]),
-        Module(MANIFEST_MODULE, manifest, _TEXT),
-    )
-    metadata: dict[str, Any] = {
+        data = build_manifest(repo, fingerprints, None, routed=routed, hostnames=hostnames)
+    template = tuple(Module(name, template_source(name), _JS) for name in TEMPLATE_MODULES)
+    built: dict[str | None, ScriptUpload] = {}
+    for commit in commits:
+        if commit not in built:  # the same commit twice: the same upload
+            manifest = manifest_bytes({**data, "commit": commit})
+            modules = (*template, Module(MANIFEST_MODULE, manifest, _TEXT))
+            built[commit] = ScriptUpload(metadata=_metadata(repo), modules=modules)
+    return tuple(built[commit] for commit in commits)
+
+
+def _metadata(repo: PlatformRepo) -> dict[str, Any]:
+    platform = repo.platform
+    return {
         "main_module": MAIN_MODULE,
         "compatibility_date": platform.dispatcher.compatibility_date or platform.compatibility_date,
         "bindings": dispatcher_bindings(repo),
@@ -108,4 +131,3 @@ def build_dispatcher_upload(
         # Secrets set on the dispatcher out of band (wrangler secret put) survive uploads.
         "keep_bindings": list(KEEP_BINDINGS),
     }
-    return ScriptUpload(metadata=metadata, modules=modules)

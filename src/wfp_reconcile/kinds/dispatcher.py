@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from wfp_reconcile.change import Action, Change, FieldChange
-from wfp_reconcile.dispatcher import build_dispatcher_upload
+from wfp_reconcile.dispatcher import build_dispatcher_uploads
 from wfp_reconcile.worker import ActualWorker, DesiredWorker, WorkerKind
 
 from .hostname import routed_hostnames
@@ -67,17 +67,14 @@ class DispatcherKind(RegularWorkerKind):
         # The commit is shown by the dispatcher but must not force a re-upload on every
         # commit, so the fingerprint is taken from the same manifest without it.
         hostnames = routed_hostnames(ctx)
-        unstamped = build_dispatcher_upload(
-            repo, fingerprints, None, routed=routed, hostnames=hostnames
+        unstamped, stamped = build_dispatcher_uploads(
+            repo, fingerprints, (None, repo.commit), routed=routed, hostnames=hostnames
         )
         # workers.dev is a setting of its own (a call after the upload, issue 11 item 10);
         # in the fingerprint so that changing it re-applies it.
         settings = {WORKERS_DEV: repo.platform.dispatcher.workers_dev}
         worker = regular_worker(
             repo.platform, self.name, repo.platform.dispatcher.name, unstamped, settings
-        )
-        stamped = build_dispatcher_upload(
-            repo, fingerprints, repo.commit, routed=routed, hostnames=hostnames
         )
         return [dataclasses.replace(worker, upload=stamped)]
 

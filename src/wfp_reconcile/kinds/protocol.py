@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -32,9 +33,13 @@ __all__ = [
     "Phase",
     "ReadSession",
     "StateReader",
+    "WORKERS_READ",
 ]
 
 _R = TypeVar("_R")
+
+WORKERS_READ = "workers"
+"""``ReadSession.once``'s key of the account's Worker list."""
 
 
 class Phase(StrEnum):
@@ -135,6 +140,7 @@ class ReadSession:
         declared: Mapping[str, frozenset[str]],
         wanted: Mapping[str, frozenset[str]] | None = None,
         platform: Platform | None = None,
+        started: Mapping[str, Future[Any]] | None = None,
     ) -> None:
         self.reader = reader
         self.platform = platform
@@ -151,15 +157,19 @@ class ReadSession:
         self._workers: Sequence[ScriptInfo] | None = None
         self._settings: dict[str, Mapping[str, Any]] = {}
         self._shared: dict[str, Any] = {}
+        self._started = started or {}
+        """Reads of ``once`` begun before the session (``kinds.ahead``), by key."""
 
     def count(self, calls: int = 1) -> None:
         self.calls += calls
 
     def once(self, key: str, read: Callable[[], _R]) -> _R:
         """A read several kinds need (the D1 mirror's schema and rows), done once per
-        plan; ``read`` counts its own calls."""
+        plan; ``read`` counts its own calls. A read started ahead under ``key`` is
+        waited for instead (its errors are raised here, as ``read``'s would be)."""
         if key not in self._shared:
-            self._shared[key] = read()
+            early = self._started.get(key)
+            self._shared[key] = read() if early is None else early.result()
         found: _R = self._shared[key]
         return found
 
@@ -173,7 +183,7 @@ class ReadSession:
     def workers(self) -> Sequence[ScriptInfo]:
         """The account's regular Workers, listed once per plan."""
         if self._workers is None:
-            self._workers = self.reader.list_workers()
+            self._workers = self.once(WORKERS_READ, self.reader.list_workers)
             self.count()
         return self._workers
 

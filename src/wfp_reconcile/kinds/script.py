@@ -40,10 +40,24 @@ from wfp_reconcile.worker import (
 )
 
 from . import rules
-from .protocol import ApplyTarget, DesiredContext, DiffContext, Phase, ReadSession
+from .protocol import (
+    ApplyTarget,
+    DesiredContext,
+    DiffContext,
+    Phase,
+    ReadSession,
+    StateReader,
+)
 from .workers import WorkerKindBase, compare, new_worker
 
-__all__ = ["ScriptKind", "customer_script", "module_of", "platform_modules"]
+__all__ = [
+    "ScriptKind",
+    "customer_script",
+    "list_managed",
+    "managed_read",
+    "module_of",
+    "platform_modules",
+]
 
 _UPLOADS = (Action.CREATE, Action.UPDATE, Action.ADOPT)
 
@@ -148,6 +162,25 @@ def customer_script(
     )
 
 
+def managed_read(namespace: str, management_tag: str) -> str:
+    """``ReadSession.once``'s key of the listing of the namespace's managed scripts."""
+    return f"scripts {namespace} {management_tag}"
+
+
+def list_managed(
+    reader: StateReader, namespace: str, management_tag: str
+) -> tuple[ScriptInfo, ...] | None:
+    """Every script of the namespace with the management tag (``None``: no namespace).
+
+    Needs nothing of the desired state, so ``kinds.ahead`` can start it while that is
+    built; the caller counts the pages.
+    """
+    try:
+        return tuple(reader.list_scripts(namespace, tags=[(management_tag, True)]))
+    except NotFoundError:
+        return None
+
+
 def _tags_or_none(session: ReadSession, name: str) -> tuple[str, ...] | None:
     try:
         return session.reader.get_script_tags(session.namespace, name)
@@ -238,13 +271,14 @@ class ScriptKind(WorkerKindBase):
             session.namespace,
             session.management_tag,
         )
-        listed: list[ScriptInfo] = []
-        try:
-            for info in reader.list_scripts(namespace, tags=[(management_tag, True)]):
-                listed.append(info)
-        except NotFoundError:
+        managed = session.once(
+            managed_read(namespace, management_tag),
+            lambda: list_managed(reader, namespace, management_tag),
+        )
+        if managed is None:
             # A new platform: the namespace is created by apply before anything else.
             session.namespace_exists = False
+        listed = managed or ()
         session.count(max(1, -(-len(listed) // 1000)))
         session.tags_from_list = all(info.tags is not None for info in listed)
         missing_tags = [info.id for info in listed if info.tags is None]

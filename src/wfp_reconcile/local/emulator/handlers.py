@@ -19,8 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .formdata import FormDataError, parse_form_data
+from .listing import page_response
 from .registry import HANDLERS, Handler, handler
-from .responses import list_item, ok, public_bindings, script_object, settings_object
+from .responses import ok, public_bindings, script_object, settings_object
 from .state import EmulatorState
 from .store import REGULAR, ScriptRow
 from .validation import (
@@ -104,16 +105,18 @@ async def _list(request: Request, account: str, namespace: str, state: EmulatorS
                 raise ValueError("empty cursor")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise ApiProblem(400, 10021, "Invalid cursor: pass back the cursor from result_info.")
-    rows = state.store.list_scripts(
+    rows = state.store.list_scripts_raw(
         account, namespace, filters=filters, after=after, limit=limit + 1
     )
     page, more = rows[:limit], len(rows) > limit
-    cursor = base64.urlsafe_b64encode(page[-1].name.encode()).decode() if more else ""
+    cursor = base64.urlsafe_b64encode(page[-1][0].encode()).decode() if more else ""
     config = state.faults.config
     with_tags = not config.list_without_tags
     wrapped = config.list_shape == "wrapped" and namespace != REGULAR
-    items = [list_item(r, namespace, include_tags=with_tags, wrapped=wrapped) for r in page]
-    return ok(items, {"cursor": cursor, "count": len(items), "per_page": limit})
+    items = state.list_items.items(
+        account, namespace, page, include_tags=with_tags, wrapped=wrapped
+    )
+    return page_response(items, {"cursor": cursor, "count": len(items), "per_page": limit})
 
 
 @handler("list_scripts")

@@ -13,6 +13,7 @@ from .assets_store import AssetStore
 from .d1 import D1Engine
 from .faults import FaultInjector
 from .hostnames import HostnameStore
+from .listing import ListItems
 from .store import Store
 
 __all__ = ["EmulatorState", "RequestLog", "RequestRecord", "UploadCheck"]
@@ -95,6 +96,8 @@ class EmulatorState:
     pending_versions: dict[str, tuple[str, str, Any]] = dataclasses.field(default_factory=dict)
     """Versions uploaded but not deployed: id -> (account, script, parsed upload); in
     memory only (``wrangler deploy`` deploys the version it just uploaded)."""
+    list_items: ListItems = dataclasses.field(default_factory=ListItems)
+    """The JSON of listed scripts, kept for the next list of the same rows."""
     upload_checks: list[UploadCheck] = dataclasses.field(default_factory=list)
     """Run on every parsed upload before it is stored (account, namespace, name, upload);
     a check refuses by raising ``validation.ApiProblem``."""

@@ -17,14 +17,18 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .d1records import D1Records
 from .kvrecords import KV_SCHEMA, KvRecords
 
-__all__ = ["REGULAR", "ModuleRow", "ScriptRow", "Store", "now_iso"]
+__all__ = ["REGULAR", "ModuleRow", "RawScriptRow", "ScriptRow", "Store", "now_iso"]
 
 REGULAR = ""  # the namespace of regular (non-namespaced) Workers
+
+RawScriptRow = tuple[str, str, str, str, str, str, int]
+"""A script row as stored: name, etag, metadata and tags (JSON), created_on, modified_on,
+workers_dev."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -232,7 +236,9 @@ class Store(D1Records, KvRecords):
 
     # -- scripts --------------------------------------------------------------------------
 
-    def _row(self, row: tuple[Any, ...]) -> ScriptRow:
+    @staticmethod
+    def row_of(row: RawScriptRow) -> ScriptRow:
+        """The script row of what ``list_scripts(raw=True)`` returned."""
         name, etag, metadata, tags, created_on, modified_on, workers_dev = row
         return ScriptRow(
             name, etag, json.loads(metadata), tuple(json.loads(tags)), created_on, modified_on,
@@ -246,7 +252,7 @@ class Store(D1Records, KvRecords):
             f"SELECT {self._COLUMNS} FROM scripts WHERE account = ? AND namespace = ? AND name = ?",
             (account, namespace, name),
         )
-        return self._row(rows[0]) if rows else None
+        return self.row_of(rows[0]) if rows else None
 
     def get_modules(self, account: str, namespace: str, name: str) -> list[ModuleRow]:
         rows = self._read(
@@ -388,6 +394,23 @@ class Store(D1Records, KvRecords):
         limit: int | None = None,
     ) -> list[ScriptRow]:
         """Scripts in name order after ``after``, keeping only those matching every filter."""
+        return [
+            self.row_of(r)
+            for r in self.list_scripts_raw(
+                account, namespace, filters=filters, after=after, limit=limit
+            )
+        ]
+
+    def list_scripts_raw(
+        self,
+        account: str,
+        namespace: str,
+        *,
+        filters: Sequence[tuple[str, bool]] = (),
+        after: str = "",
+        limit: int | None = None,
+    ) -> list[RawScriptRow]:
+        """``list_scripts`` as stored (JSON columns undecoded; ``row_of`` decodes one)."""
         sql = [f"SELECT {self._COLUMNS} FROM scripts s WHERE account = ? AND namespace = ?"]
         args: list[Any] = [account, namespace]
         if after:
@@ -404,4 +427,4 @@ class Store(D1Records, KvRecords):
         if limit is not None:
             sql.append("LIMIT ?")
             args.append(limit)
-        return [self._row(r) for r in self._read(" ".join(sql), args)]
+        return [cast(RawScriptRow, r) for r in self._read(" ".join(sql), args)]
