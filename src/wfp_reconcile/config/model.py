@@ -363,7 +363,8 @@ class Platform(Model):
     admins: tuple[Login, ...] = ()
     """Git host logins allowed to change platform files."""
     max_bundle_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
-    """Upper bound on one script's modules, in bytes (Cloudflare: 10 MB paid)."""
+    """Upper bound on one script's modules, in bytes: the platform's own cap, below
+    Cloudflare's 64 MiB."""
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     """The age recipients customer secrets are encrypted to."""
     custom_hostnames: CustomHostnames | None = None

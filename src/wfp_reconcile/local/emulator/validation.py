@@ -44,7 +44,10 @@ ALLOWED_CONTENT_TYPES = frozenset(
         "application/source-map",
     }
 )
-DEFAULT_MAX_SCRIPT_BYTES = 10 * 1024 * 1024
+# Cloudflare's Worker size limit since 2026: one 64 MiB uncompressed limit on every plan
+# (the limits page; cloudflare-docs#31002, workers-sdk#14001), replacing 3 MB Free /
+# 10 MB Paid after compression. Error 10027 past it.
+DEFAULT_MAX_SCRIPT_BYTES = 64 * 1024 * 1024
 MAX_TAGS = 8
 MAX_SCRIPT_NAME = 63
 _SCRIPT_NAME = re.compile(r"^[a-z0-9_][a-z0-9-_]*$")
