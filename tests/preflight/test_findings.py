@@ -161,6 +161,21 @@ def test_start_up_over_the_limit(tmp_path: Path, preflight_session: PreflightSes
     assert fast.ok and fast.startup_ms < 100
 
 
+def test_a_worker_over_the_size_limit(tmp_path: Path, preflight_session: PreflightSession) -> None:
+    root = write_repo(
+        tmp_path,
+        {"big": {"main_module": "big.mjs"}, "small": {"main_module": "small.mjs"}},
+        {"big.mjs": HELLO + "// " + "x" * 2000 + "\n", "small.mjs": HELLO},
+    )
+    # 1,500 bytes stands in for Cloudflare's 64 MiB (the platform module and small.mjs
+    # together stay below it); the big bundle is refused without being loaded.
+    report = preflight(root, preflight_session, size_limit=1500)
+    path, line, _, reason, message = only(report)
+    assert (path, line, reason) == ("customers/acme/customer.yaml", 0, Reason.SIZE)
+    assert "over 1500 bytes (10027)" in message
+    assert {c.name: c.ok for c in report.checked} == {"big": False, "small": True}
+
+
 def test_github_annotations_point_at_the_line(
     tmp_path: Path, preflight_session: PreflightSession
 ) -> None:

@@ -12,6 +12,10 @@ __all__ = ["CheckedWorker", "Finding", "PreflightReport", "Reason"]
 # https://developers.cloudflare.com/workers/platform/limits/ ("Worker startup time").
 STARTUP_LIMIT_MS = 1000
 
+# Cloudflare's Worker size limit: one 64 MiB uncompressed limit on every plan since 2026
+# (the limits page; cloudflare-docs#31002). An upload past it is refused with 10027.
+SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+
 
 class Reason(StrEnum):
     """Why a Worker would be rejected (or fail) on Cloudflare."""
@@ -28,6 +32,8 @@ class Reason(StrEnum):
     """The global scope threw while the Worker started."""
     STARTUP_CPU = "startup_cpu"
     """Starting the Worker took longer than Cloudflare's start-up limit."""
+    SIZE = "size"
+    """The Worker's modules together are over Cloudflare's size limit."""
     CONFIG = "config"
     """workerd refused the configuration (an unknown compatibility flag, say)."""
     SMOKE = "smoke"

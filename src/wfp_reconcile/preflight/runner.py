@@ -31,7 +31,14 @@ from wfp_reconcile.errors import RuntimeSetupError
 from wfp_reconcile.local.runtime.preflight_process import run_preflight_runtime
 
 from .locate import locate_failure, missing_handler
-from .model import STARTUP_LIMIT_MS, CheckedWorker, Finding, PreflightReport, Reason
+from .model import (
+    SIZE_LIMIT_BYTES,
+    STARTUP_LIMIT_MS,
+    CheckedWorker,
+    Finding,
+    PreflightReport,
+    Reason,
+)
 from .payload import LoadSpec, load_spec
 
 __all__ = ["PreflightSession", "run_preflight"]
@@ -262,6 +269,27 @@ def _slow(spec: LoadSpec, ms: int | None, limit_ms: int) -> Finding:
     )
 
 
+def _too_large(spec: LoadSpec, size: int, limit: int) -> Finding:
+    return Finding(
+        kind=spec.worker.kind,
+        name=spec.worker.name,
+        customer=spec.worker.customer,
+        path=spec.worker.config_path,
+        line=0,
+        column=0,
+        reason=Reason.SIZE,
+        message=(
+            f"The Worker's modules are {size} bytes together; Cloudflare refuses a Worker "
+            f"over {limit} bytes (10027). Make the bundle smaller"
+            + (
+                " or keep the routing data in Workers KV (dispatcher.routing_data: store)."
+                if spec.worker.kind == "dispatcher"
+                else "."
+            )
+        ),
+    )
+
+
 def _ms(raw: dict[str, Any]) -> int:
     result = _checked(raw)
     return 0 if result is None else int(result["ms"])
@@ -273,12 +301,31 @@ def check_workers(
     workers: Sequence[DesiredWorker],
     *,
     startup_limit_ms: int = STARTUP_LIMIT_MS,
+    size_limit: int = SIZE_LIMIT_BYTES,
 ) -> tuple[tuple[CheckedWorker, ...], tuple[Finding, ...]]:
     """Load ``workers`` in the session's workerd; what loaded and what was found."""
-    specs = [load_spec(repo, w) for w in workers]
-    results = session.load([s.body for s in specs], [s.worker.customer for s in specs])
     checked: list[CheckedWorker] = []
     findings: list[Finding] = []
+    specs = []
+    for worker in workers:
+        spec = load_spec(repo, worker)
+        size = sum(len(m.content) for m in worker.upload.modules)
+        if size <= size_limit:
+            specs.append(spec)
+            continue
+        # Cloudflare refuses it before running anything: so does pre-flight (nor is a
+        # bundle this large worth loading).
+        findings.append(_too_large(spec, size, size_limit))
+        checked.append(
+            CheckedWorker(
+                kind=spec.worker.kind,
+                name=spec.worker.name,
+                customer=spec.worker.customer,
+                ok=False,
+                startup_ms=0,
+            )
+        )
+    results = session.load([s.body for s in specs], [s.worker.customer for s in specs])
     for spec, result in zip(specs, results, strict=True):
         found = _findings(spec, result, startup_limit_ms)
         ms = _ms(result)
@@ -307,6 +354,7 @@ def run_preflight(
     baseline: str = "none",
     session: PreflightSession | None = None,
     startup_limit_ms: int = STARTUP_LIMIT_MS,
+    size_limit: int = SIZE_LIMIT_BYTES,
 ) -> PreflightReport:
     """Pre-flight ``workers`` (the desired bundles apply would upload).
 
@@ -319,7 +367,9 @@ def run_preflight(
     with contextlib.ExitStack() as stack:
         if session is None:
             session = stack.enter_context(PreflightSession())
-        checked, findings = check_workers(session, repo, workers, startup_limit_ms=startup_limit_ms)
+        checked, findings = check_workers(
+            session, repo, workers, startup_limit_ms=startup_limit_ms, size_limit=size_limit
+        )
     return PreflightReport(checked, findings, unchanged, baseline, time.monotonic() - started)
 
 
