@@ -137,6 +137,18 @@ def _read_contents(
     return [r if isinstance(r, tuple) else None for r in client.map_concurrent(read, changes)]
 
 
+def _diff_rules(
+    repo: PlatformRepo, customers: Collection[str], adopt: Collection[str]
+) -> dict[str, Any]:
+    """The shared rules' inputs (``compute_diff``'s keyword arguments) for one run."""
+    return {
+        "customers": customers,
+        "suspended": {c.id for c in repo.customers if c.suspended},
+        "known_customers": {c.id for c in repo.customers},
+        "adopt": adopt,
+    }
+
+
 def plan_repo(
     repo: PlatformRepo,
     client: CloudflareClient,
@@ -167,12 +179,7 @@ def plan_repo(
     with read_ahead(client, repo.platform) as started:
         desired = build_desired(repo, customers=customers, inventory=Inventory({}))
         actual = read_actual(client, desired, started=started)
-    rules: dict[str, Any] = {
-        "customers": customers,
-        "suspended": {c.id for c in repo.customers if c.suspended},
-        "known_customers": {c.id for c in repo.customers},
-        "adopt": adopt,
-    }
+    rules = _diff_rules(repo, customers, adopt)
 
     def diff(state: DesiredState, only: Collection[str]) -> dict[str, tuple[Change, ...]]:
         found = diff_kinds(state, actual, only=only, **rules)
@@ -447,11 +454,8 @@ def without_skipped(
     rediffed = compute_diff(
         rebuilt,
         actual,
-        customers=customers,
-        suspended={c.id for c in repo.customers if c.suspended},
-        known_customers={c.id for c in repo.customers},
-        adopt=adopt,
         only=[k.name for k in kinds() if k.derived],
+        **_diff_rules(repo, customers, adopt),
     )
     return rebuilt, base + rediffed
 

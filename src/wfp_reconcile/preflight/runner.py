@@ -195,8 +195,10 @@ def _checked(raw: object) -> dict[str, Any] | None:
     return {"ok": True, "ms": int(ms), "hasDefault": has_default, "handlers": handlers}
 
 
-def _unreadable(spec: LoadSpec) -> Finding:
-    main = spec.modules.get(spec.worker.main_module)
+def _whole_worker(spec: LoadSpec, reason: Reason, message: str, *, at_main: bool = True) -> Finding:
+    """A finding about the Worker as a whole: at its main module (or, ``at_main=False``
+    or without one, the YAML that declares it), with no line."""
+    main = spec.modules.get(spec.worker.main_module) if at_main else None
     return Finding(
         kind=spec.worker.kind,
         name=spec.worker.name,
@@ -204,11 +206,17 @@ def _unreadable(spec: LoadSpec) -> Finding:
         path=main.path if main else spec.worker.config_path,
         line=0,
         column=0,
-        reason=Reason.STARTUP,
-        message=(
-            "Pre-flight could not read what loading the Worker answered: its global scope "
-            "changes built-ins (Array.prototype, say) that the check relies on."
-        ),
+        reason=reason,
+        message=message,
+    )
+
+
+def _unreadable(spec: LoadSpec) -> Finding:
+    return _whole_worker(
+        spec,
+        Reason.STARTUP,
+        "Pre-flight could not read what loading the Worker answered: its global scope "
+        "changes built-ins (Array.prototype, say) that the check relies on.",
     )
 
 
@@ -234,59 +242,37 @@ def _findings(spec: LoadSpec, raw: dict[str, Any], limit_ms: int) -> list[Findin
 
 
 def _gave_up(spec: LoadSpec) -> Finding:
-    main = spec.modules.get(spec.worker.main_module)
-    return Finding(
-        kind=spec.worker.kind,
-        name=spec.worker.name,
-        customer=spec.worker.customer,
-        path=main.path if main else spec.worker.config_path,
-        line=0,
-        column=0,
-        reason=Reason.STARTUP_CPU,
-        message=(
-            f"Not loaded: {_HANGS_PER_CUSTOMER} other Workers of this customer did not finish "
-            f"starting within {_SINGLE_SECONDS:.0f} s, so pre-flight stopped loading its "
-            "Workers; fix those first."
-        ),
+    return _whole_worker(
+        spec,
+        Reason.STARTUP_CPU,
+        f"Not loaded: {_HANGS_PER_CUSTOMER} other Workers of this customer did not finish "
+        f"starting within {_SINGLE_SECONDS:.0f} s, so pre-flight stopped loading its "
+        "Workers; fix those first.",
     )
 
 
 def _slow(spec: LoadSpec, ms: int | None, limit_ms: int) -> Finding:
-    main = spec.modules.get(spec.worker.main_module)
     took = f"took {ms} ms" if ms is not None else f"did not finish within {_SINGLE_SECONDS:.0f} s"
-    return Finding(
-        kind=spec.worker.kind,
-        name=spec.worker.name,
-        customer=spec.worker.customer,
-        path=main.path if main else spec.worker.config_path,
-        line=0,
-        column=0,
-        reason=Reason.STARTUP_CPU,
-        message=(
-            f"Starting the Worker (its global scope) {took}; Cloudflare's start-up limit is "
-            f"{limit_ms} ms. Move the work into the handler or precompute it."
-        ),
+    return _whole_worker(
+        spec,
+        Reason.STARTUP_CPU,
+        f"Starting the Worker (its global scope) {took}; Cloudflare's start-up limit is "
+        f"{limit_ms} ms. Move the work into the handler or precompute it.",
     )
 
 
 def _too_large(spec: LoadSpec, size: int, limit: int) -> Finding:
-    return Finding(
-        kind=spec.worker.kind,
-        name=spec.worker.name,
-        customer=spec.worker.customer,
-        path=spec.worker.config_path,
-        line=0,
-        column=0,
-        reason=Reason.SIZE,
-        message=(
-            f"The Worker's modules are {size} bytes together; Cloudflare refuses a Worker "
-            f"over {limit} bytes (10027). Make the bundle smaller"
-            + (
-                " or keep the routing data in Workers KV (dispatcher.routing_data: store)."
-                if spec.worker.kind == "dispatcher"
-                else "."
-            )
+    return _whole_worker(
+        spec,
+        Reason.SIZE,
+        f"The Worker's modules are {size} bytes together; Cloudflare refuses a Worker "
+        f"over {limit} bytes (10027). Make the bundle smaller"
+        + (
+            " or keep the routing data in Workers KV (dispatcher.routing_data: store)."
+            if spec.worker.kind == "dispatcher"
+            else "."
         ),
+        at_main=False,
     )
 
 
