@@ -13,6 +13,8 @@ import click
 from wfp_reconcile.config.model import PlatformRepo
 from wfp_reconcile.engine import PlannedRun
 
+from .group import collecting
+
 if TYPE_CHECKING:  # imported when --preflight runs: it brings in the runtime's modules
     from wfp_reconcile.preflight import PreflightReport
 
@@ -87,8 +89,9 @@ def run_offline(loaded: PlatformRepo, repo: Path, base: str | None) -> Preflight
 
     baseline, label = _baseline(repo, base)
     workers, unchanged = select_changed(build_desired(loaded), baseline)
-    report = run_preflight(loaded, workers, unchanged=unchanged, baseline=label)
-    return with_smoke(loaded, report)
+    with collecting():  # workerd's output and the smoke test's emulator run as long as they take
+        report = run_preflight(loaded, workers, unchanged=unchanged, baseline=label)
+        return with_smoke(loaded, report)
 
 
 def run_for_plan(loaded: PlatformRepo, uploads: Collection[tuple[str, str]]) -> PreflightReport:
@@ -98,8 +101,9 @@ def run_for_plan(loaded: PlatformRepo, uploads: Collection[tuple[str, str]]) -> 
     from wfp_reconcile.preflight.smoke import with_smoke
 
     workers, unchanged = select_changed(build_desired(loaded), None, only=uploads)
-    report = run_preflight(loaded, workers, unchanged=unchanged, baseline="deployed")
-    return with_smoke(loaded, report)
+    with collecting():
+        report = run_preflight(loaded, workers, unchanged=unchanged, baseline="deployed")
+        return with_smoke(loaded, report)
 
 
 def check_plan(run: PlannedRun, loaded: PlatformRepo, fmt: str, repo: Path) -> bool:
