@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from wfp_reconcile import __version__
@@ -18,9 +17,7 @@ from wfp_reconcile.apply import UPLOADS, ApplyEvent, ApplyResult, PlanApplier
 from wfp_reconcile.assets.plan import describe_assets
 from wfp_reconcile.cloudflare import CloudflareClient
 from wfp_reconcile.cloudflare.assets import get_script_content_typed
-from wfp_reconcile.config.loader import PLATFORM_FILE, load_platform_file, load_repo
 from wfp_reconcile.config.model import PlatformRepo
-from wfp_reconcile.config.source import RepoSource
 from wfp_reconcile.desired import DesiredState, build_desired, derive
 from wfp_reconcile.details import merge_details
 from wfp_reconcile.diff import (
@@ -39,14 +36,7 @@ from wfp_reconcile.preflight import PreflightReport, PreflightSession
 from wfp_reconcile.preflight.apply_gate import replace_checked, skip_reasons, uploads_to_skip
 from wfp_reconcile.secrets.delivery import SecretKeys
 
-__all__ = [
-    "Loaded",
-    "PlannedRun",
-    "apply_plan",
-    "load_reading_ahead",
-    "plan_repo",
-    "without_skipped",
-]
+__all__ = ["PlannedRun", "apply_plan", "plan_repo", "without_skipped"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,58 +46,6 @@ class PlannedRun:
     plan: Plan
     desired: DesiredState
     actual: ActualState
-
-
-@dataclasses.dataclass(frozen=True)
-class Loaded:
-    """A validated repository, a client for its account and the reads already begun."""
-
-    repo: PlatformRepo
-    client: CloudflareClient
-    started: Mapping[str, Future[Any]] | None
-    """For ``plan_repo(started=...)``; None: platform.yaml was not valid on its own."""
-
-
-@contextlib.contextmanager
-def load_reading_ahead(
-    source: RepoSource,
-    connect: Callable[[str], contextlib.AbstractContextManager[CloudflareClient]],
-) -> Iterator[Loaded]:
-    """Load and validate the repository while its namespace is listed.
-
-    The listing needs only platform.yaml (the account, the namespace, the management
-    tag) and is one round trip per 1,000 scripts: at 100,000 it takes longer than reading
-    the customers, so it starts once platform.yaml is valid and runs while they are
-    read. A repository that turns out invalid raises ``ConfigError`` as ``load_repo``
-    does, and the listing stops after the page in flight (it only reads).
-
-    Args:
-        source: Where the repository is read.
-        connect: Opens a client for an account id.
-    """
-    platform, _ = load_platform_file(source)
-    if platform is None:
-        # platform.yaml has problems: the full load reports them with every other one.
-        repo = load_repo(source)
-        with connect(repo.platform.account_id) as client:
-            yield Loaded(repo, client, None)
-        return
-    with connect(platform.platform.account_id) as client:
-        with read_ahead(client, platform.platform) as started:
-            repo = load_repo(source)
-            if repo.platform.account_id != platform.platform.account_id:
-                # Only a work tree edited meanwhile: the listing is of the wrong account.
-                raise ConfigError(
-                    [
-                        ConfigProblem(
-                            PLATFORM_FILE,
-                            0,
-                            0,
-                            "changed while it was read (account_id is not the same); run again",
-                        )
-                    ]
-                )
-            yield Loaded(repo, client, started)
 
 
 def _check_scope(repo: PlatformRepo, customers: Collection[str]) -> None:
@@ -218,7 +156,6 @@ def plan_repo(
     customers: Sequence[str] = (),
     adopt: Collection[str] = (),
     describe: bool = True,
-    started: Mapping[str, Future[Any]] | None = None,
 ) -> PlannedRun:
     """Build the plan that makes the namespace match the repository.
 
@@ -230,7 +167,6 @@ def plan_repo(
             those take-overs.
         describe: Also read what only explains the plan to people: the settings of
             updated scripts and the files of changed asset sites.
-        started: The reads ``load_reading_ahead`` began (by default they start here).
 
     Returns:
         The plan and the states it was computed from.
@@ -240,9 +176,7 @@ def plan_repo(
     # names are used (to read them), so this first build routes nothing instead of
     # assembling a manifest of the whole fleet that is thrown away. The namespace is
     # listed meanwhile (I/O under CPU): the repository is validated, the scope checked.
-    with contextlib.ExitStack() as reads:
-        if started is None:
-            started = reads.enter_context(read_ahead(client, repo.platform))
+    with read_ahead(client, repo.platform) as started:
         desired = build_desired(repo, customers=customers, inventory=Inventory({}))
         actual = read_actual(client, desired, started=started)
     rules = _diff_rules(repo, customers, adopt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import PurePosixPath
 
-from wfp_reconcile.config.source import EntryKind
+from wfp_reconcile.config.source import EntryKind, Regular, read_regular_by_parts
 
 __all__ = ["Link", "MemorySource", "Other"]
 
@@ -67,3 +67,6 @@ class MemorySource:
 
     def size(self, path: PurePosixPath) -> int:
         return len(self.read_bytes(path))
+
+    def read_regular(self, path: str, limit: int) -> Regular | None:
+        return read_regular_by_parts(self, path, limit)

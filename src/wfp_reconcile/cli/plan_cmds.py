@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -12,8 +12,7 @@ import click
 from wfp_reconcile.apply import ApplyEvent, ApplyResult
 from wfp_reconcile.cloudflare import ClientSettings, CloudflareClient
 from wfp_reconcile.config.model import PlatformRepo
-from wfp_reconcile.config.source import RepoSource, WorkTreeSource
-from wfp_reconcile.engine import Loaded, PlannedRun, apply_plan, load_reading_ahead, plan_repo
+from wfp_reconcile.engine import PlannedRun, apply_plan, plan_repo
 from wfp_reconcile.errors import ApplyFailedError, PlanError
 from wfp_reconcile.plan import load_plan, save_plan
 from wfp_reconcile.render import (
@@ -29,40 +28,28 @@ from .group import cli, collecting, customer_option, format_option, ref_option, 
 __all__ = ["load_platform_repo", "open_client"]
 
 
-def _source(repo: Path, ref: str | None) -> RepoSource:
-    """The work tree, or the git revision ``ref`` (warning when the work tree differs)."""
+def load_platform_repo(repo: Path, ref: str | None) -> PlatformRepo:
+    """Load and validate the repository from the work tree or a git revision."""
+    from wfp_reconcile.config import load_repo
+    from wfp_reconcile.config.source import WorkTreeSource
+
     if ref is None:
         # Without --ref git is not needed (nor GitPython imported: a tenth of the imports).
-        return WorkTreeSource(repo)
+        return load_repo(WorkTreeSource(repo))
     from wfp_reconcile.gitsource import dirty_warning, open_source
 
     source = open_source(repo, ref)
     warning = dirty_warning(repo, ref)
     if warning:
         click.echo(f"Warning: {warning}", err=True)
-    return source
-
-
-def load_platform_repo(repo: Path, ref: str | None) -> PlatformRepo:
-    """Load and validate the repository from the work tree or a git revision."""
-    from wfp_reconcile.config import load_repo
-
-    return load_repo(_source(repo, ref))
+    return load_repo(source)
 
 
 @contextmanager
-def _connect(account_id: str) -> Iterator[CloudflareClient]:
-    with CloudflareClient(ClientSettings.from_env(account_id=account_id)) as client:
+def open_client(repo: PlatformRepo) -> Iterator[CloudflareClient]:
+    settings = ClientSettings.from_env(account_id=repo.platform.account_id)
+    with CloudflareClient(settings) as client:
         yield client
-
-
-def open_client(repo: PlatformRepo) -> AbstractContextManager[CloudflareClient]:
-    return _connect(repo.platform.account_id)
-
-
-def _loaded(repo: Path, ref: str | None) -> AbstractContextManager[Loaded]:
-    """The validated repository and a client already listing its namespace."""
-    return load_reading_ahead(_source(repo, ref), _connect)
 
 
 def _emit_plan(run: PlannedRun, fmt: str) -> None:
@@ -96,9 +83,9 @@ def plan(
     preflight_fmt: str,
 ) -> int:
     """Show what apply would change in the dispatch namespace."""
-    with _loaded(repo, ref) as loaded:
-        platform_repo = loaded.repo
-        run = plan_repo(platform_repo, loaded.client, customers=customers, started=loaded.started)
+    platform_repo = load_platform_repo(repo, ref)
+    with open_client(platform_repo) as client:
+        run = plan_repo(platform_repo, client, customers=customers)
     _emit_plan(run, fmt)
     if preflight and preflight_opts.check_plan(run, platform_repo, preflight_fmt, repo):
         return 1
@@ -198,11 +185,9 @@ def _run_apply(
     *,
     preflight: bool = True,
 ) -> int:
-    with _loaded(repo, ref) as loaded:
-        platform_repo, client = loaded.repo, loaded.client
-        run = plan_repo(
-            platform_repo, client, customers=customers, adopt=adopt, started=loaded.started
-        )
+    platform_repo = load_platform_repo(repo, ref)
+    with open_client(platform_repo) as client:
+        run = plan_repo(platform_repo, client, customers=customers, adopt=adopt)
         click.echo(render_plan_text(run.plan, color=sys.stdout.isatty()))
         if not run.plan.has_changes:
             return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import PurePosixPath
 
-from .source import EntryKind, RepoSource
+from .source import EntryKind, Regular, RepoSource
 
 __all__ = ["MAX_MODULE_BYTES", "KindCache", "ModuleRead", "check_path_syntax", "read_module"]
 
@@ -113,6 +113,38 @@ def _resolve(
     return path, None
 
 
+def _plain_dirs(source: RepoSource, dirs: tuple[str, ...], kinds: KindCache) -> bool:
+    """Whether every prefix of ``dirs`` is a directory (no symlink on the way)."""
+    for end in range(1, len(dirs) + 1):
+        key = dirs[:end]
+        known = kinds.get(key)
+        if known is None:
+            asked = PurePosixPath(*key)
+            known = kinds[key] = (source.kind(asked), asked)
+        if known[0] != "dir":
+            return False
+    return True
+
+
+def _too_large(declared: str, size: int) -> ModuleRead:
+    return ModuleRead(
+        declared,
+        None,
+        f"module '{declared}' is {size} bytes, more than any Worker may upload "
+        f"({MAX_MODULE_BYTES} bytes); make it smaller",
+    )
+
+
+def _outcome(declared: str, found: Regular) -> ModuleRead:
+    """The module declared as ``declared``, read as ``found``."""
+    if found.content is None:
+        # Not read: a hostile tree may hold a file of many gigabytes.
+        return _too_large(declared, found.size)
+    if not found.content:
+        return ModuleRead(declared, None, f"module '{declared}' is empty")
+    return ModuleRead(declared, found.content, None)
+
+
 def read_module(
     source: RepoSource, base: PurePosixPath, raw: str, kinds: KindCache | None = None
 ) -> ModuleRead:
@@ -127,23 +159,23 @@ def read_module(
     # A normalized relative path (checked above): its parts are its '/'-separated names.
     parts = (*base.parts, *raw.split("/"))
     declared = "/".join(parts)
-    resolved, why = _resolve(source, parts, base, {} if kinds is None else kinds)
-    if resolved is None:
-        return ModuleRead(declared, None, f"module '{declared}' {why}")
+    kinds = {} if kinds is None else kinds
     try:
-        size = source.size(resolved)
-        if size > MAX_MODULE_BYTES:
-            # Checked before reading: a hostile tree may hold a file of many gigabytes.
-            return ModuleRead(
-                declared,
-                None,
-                f"module '{declared}' is {size} bytes, more than any Worker may upload "
-                f"({MAX_MODULE_BYTES} bytes); make it smaller",
-            )
-        content = source.read_bytes(resolved)
+        # Nearly every module is a regular file below plain directories: one read of the
+        # declared path then decides, and only links and mistakes take the walk below.
+        if _plain_dirs(source, parts[:-1], kinds):
+            found = source.read_regular(declared, MAX_MODULE_BYTES)
+            if found is not None:
+                return _outcome(declared, found)
+        resolved, why = _resolve(source, parts, base, kinds)
+        if resolved is None:
+            return ModuleRead(declared, None, f"module '{declared}' {why}")
+        # The link's target, read as the declared path is (a link to a link is walked).
+        found = source.read_regular(str(resolved), MAX_MODULE_BYTES)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         return ModuleRead(declared, None, f"module '{declared}' cannot be read: {reason}")
-    if not content:
-        return ModuleRead(declared, None, f"module '{declared}' is empty")
-    return ModuleRead(declared, content, None)
+    if found is None:
+        # Changed under the walk (a file swapped for something else): not read.
+        return ModuleRead(declared, None, f"module '{declared}' is not a regular file")
+    return _outcome(declared, found)

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 
 import git
 
-from wfp_reconcile.config.source import EntryKind, RepoSource, WorkTreeSource
+from wfp_reconcile.config.source import (
+    EntryKind,
+    Regular,
+    RepoSource,
+    WorkTreeSource,
+    read_regular_by_parts,
+)
 from wfp_reconcile.errors import GitError
 
 from .checkout import Checkout
@@ -114,6 +120,9 @@ class GitTreeSource:
     def size(self, path: PurePosixPath) -> int:
         size: int = self._blob(path, symlink=False).size
         return size
+
+    def read_regular(self, path: str, limit: int) -> Regular | None:
+        return read_regular_by_parts(self, path, limit)
 
 
 def open_source(repo: Path, ref: str | None) -> RepoSource:

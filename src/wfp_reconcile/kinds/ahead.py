@@ -5,16 +5,13 @@ scripts, each waiting on Cloudflare to build the page), and it needs nothing of 
 desired state: only platform.yaml's namespace and management tag. ``read_ahead`` starts
 that listing and the account's Worker list in threads; the kinds' reads then wait for
 them through ``ReadSession.once``, which counts their calls as if they were made there.
-``engine.load_reading_ahead`` starts it once platform.yaml is valid, while the customers
-are read; leaving the context stops a listing nobody waited for after the page in flight
-(the repository turned out invalid): reads only, and no more of them than needed.
+Start it only once the repository is validated: an invalid repository makes no API call.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -37,7 +34,6 @@ def read_ahead(reader: StateReader, platform: Platform) -> Iterator[Mapping[str,
     desired state failed to build) is dropped with its result or error.
     """
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wfp-read-ahead")
-    stop = threading.Event()
     interval = sys.getswitchinterval()
     # The main thread computes meanwhile and holds the GIL; the reading threads need it
     # after every socket read, and by default wait up to 5 ms for it each time.
@@ -45,12 +41,9 @@ def read_ahead(reader: StateReader, platform: Platform) -> Iterator[Mapping[str,
     try:
         namespace, tag = platform.namespace, platform.management_tag
         yield {
-            managed_read(namespace, tag): pool.submit(
-                list_managed, reader, namespace, tag, stop=stop
-            ),
+            managed_read(namespace, tag): pool.submit(list_managed, reader, namespace, tag),
             WORKERS_READ: pool.submit(reader.list_workers),
         }
     finally:
-        stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
         sys.setswitchinterval(interval)

@@ -7,7 +7,6 @@ names the repository wants (so that one is reported as a conflict, never overwri
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any, cast
@@ -168,32 +167,18 @@ def managed_read(namespace: str, management_tag: str) -> str:
     return f"scripts {namespace} {management_tag}"
 
 
-class ListingStopped(Exception):
-    """``list_managed`` was told to stop: nobody will use its result."""
-
-
 def list_managed(
-    reader: StateReader,
-    namespace: str,
-    management_tag: str,
-    *,
-    stop: threading.Event | None = None,
+    reader: StateReader, namespace: str, management_tag: str
 ) -> tuple[ScriptInfo, ...] | None:
     """Every script of the namespace with the management tag (``None``: no namespace).
 
     Needs nothing of the desired state, so ``kinds.ahead`` can start it while that is
-    built; the caller counts the pages. Once ``stop`` is set, no further page is asked
-    for (``ListingStopped``).
+    built; the caller counts the pages.
     """
-    found: list[ScriptInfo] = []
     try:
-        for info in reader.list_scripts(namespace, tags=[(management_tag, True)]):
-            if stop is not None and stop.is_set():
-                raise ListingStopped
-            found.append(info)
+        return tuple(reader.list_scripts(namespace, tags=[(management_tag, True)]))
     except NotFoundError:
         return None
-    return tuple(found)
 
 
 def _tags_or_none(session: ReadSession, name: str) -> tuple[str, ...] | None:
