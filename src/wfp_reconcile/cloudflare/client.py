@@ -200,25 +200,37 @@ class CloudflareClient:
         path = f"{self._ns(namespace)}/scripts"
         seen_cursors: set[str] = set()
         seen: set[str] = set()
-        while True:
-            env = self._call("list_scripts", "GET", path, params=dict(params))
-            # The OpenAPI documents no result_info for this list (the docs do): a missing
-            # or empty cursor ends the listing.
-            cursor = env.result_info.get("cursor")
-            if cursor and cursor in seen_cursors:  # a server bug must not loop forever
-                raise ApiError(f"Cloudflare API GET {path} returned the same cursor twice.")
-            for info in _list_items(env.result, path):
-                if info.id in seen:  # a server that ignores `cursor` must not loop forever
-                    raise ApiError(
-                        f"Cloudflare API GET {path} listed script {info.id!r} twice; "
-                        "stopping rather than guessing which answer is right."
-                    )
-                seen.add(info.id)
-                yield info
-            if not cursor or not env.result:
-                return
-            seen_cursors.add(cursor)
-            params["cursor"] = str(cursor)
+
+        def fetch(page: dict[str, str]) -> Any:
+            return self._call("list_scripts", "GET", path, params=page)
+
+        # The next page is asked for as soon as this one names it, and is on its way while
+        # this one's items are read: pages come one after another (a cursor each), so at
+        # 100 pages the reading would otherwise add to every round trip.
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wfp-list") as ahead:
+            pending = ahead.submit(fetch, dict(params))
+            while True:
+                env = pending.result()
+                # The OpenAPI documents no result_info for this list (the docs do): a
+                # missing or empty cursor ends the listing.
+                cursor = env.result_info.get("cursor")
+                if cursor and cursor in seen_cursors:  # a server bug must not loop forever
+                    raise ApiError(f"Cloudflare API GET {path} returned the same cursor twice.")
+                more = bool(cursor and env.result)
+                if more:
+                    seen_cursors.add(str(cursor))
+                    params["cursor"] = str(cursor)
+                    pending = ahead.submit(fetch, dict(params))
+                for info in _list_items(env.result, path):
+                    if info.id in seen:  # a server that ignores `cursor` must not loop forever
+                        raise ApiError(
+                            f"Cloudflare API GET {path} listed script {info.id!r} twice; "
+                            "stopping rather than guessing which answer is right."
+                        )
+                    seen.add(info.id)
+                    yield info
+                if not more:
+                    return
 
     def get_script(self, namespace: str, name: str) -> ScriptInfo:
         """The script's details. Raises ``NotFoundError`` when it does not exist."""

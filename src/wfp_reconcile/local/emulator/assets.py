@@ -103,7 +103,7 @@ async def _session(
 async def assets_upload_session(
     request: Request, p: dict[str, str], state: EmulatorState
 ) -> Response:
-    if state.store.get_namespace(p["account"], p["ns"]) is None:
+    if not state.store.has_namespace(p["account"], p["ns"]):
         raise ApiProblem(404, 10007, f"Dispatch namespace {p['ns']!r} not found.")
     return await _session(request, p, state, p["ns"])
 

@@ -75,7 +75,7 @@ async def read_json(request: Request) -> Any:
 
 
 def namespace_of(state: EmulatorState, p: dict[str, str]) -> str:
-    if state.store.get_namespace(p["account"], p["ns"]) is None:
+    if not state.store.has_namespace(p["account"], p["ns"]):
         raise _not_found(f"Dispatch namespace {p['ns']!r}")
     return p["ns"]
 

@@ -159,6 +159,14 @@ class Store(D1Records, KvRecords):
             "trusted_workers": bool(trusted),
         }
 
+    def has_namespace(self, account: str, name: str) -> bool:
+        """Whether the namespace exists (``get_namespace`` also counts its scripts: a scan
+        of every script, too slow for the check in front of each request)."""
+        rows = self._read(
+            "SELECT 1 FROM namespaces WHERE account = ? AND name = ?", (account, name)
+        )
+        return bool(rows)
+
     def get_namespace(self, account: str, name: str) -> dict[str, Any] | None:
         rows = self._read(
             "SELECT name, namespace_id, created_on, modified_on, trusted_workers FROM namespaces "
