@@ -8,6 +8,7 @@ primitives (fingerprints, tags) live in ``wfp_reconcile.worker`` and are re-expo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -135,6 +136,11 @@ class DesiredState:
 
     def digest(self) -> str:
         """Identifies this desired state over all kinds; a saved plan records it."""
+        return self._digest
+
+    @functools.cached_property
+    def _digest(self) -> str:
+        # Cached (the state is frozen): a plan can compute it while the namespace is listed.
         h = hashlib.sha256()
         for kind in self.items:
             for item in self.items[kind]:

@@ -39,6 +39,8 @@ def _user_tags(tags: tuple[str, ...]) -> str:
 
 def compare(desired: DesiredWorker, actual: ActualWorker) -> Change | None:
     """The update or retag that brings a deployed Worker of ours to its declaration."""
+    if actual.tags == desired.tags and actual.fingerprint == desired.fingerprint.short:
+        return None  # the same tags, the same fingerprint among them: every field below agrees
     before_code, before_config = _fp_halves(actual.fingerprint)
     after_code, after_config = _fp_halves(desired.fingerprint.short)
     fields: list[FieldChange] = []
