@@ -126,6 +126,12 @@ CASES: dict[str, tuple[Edit, str]] = {
     "path-absolute": (_script(main_module="/etc/passwd"), "customers/acme/customer.yaml"),
     "path-hidden-traversal": (_script(main_module="x/../../w.mjs"), "customers/acme/"),
     "path-backslash": (_script(main_module="..\\globex\\w.mjs"), "customers/acme/"),
+    "path-nul": (_script(main_module="w\x00.mjs"), "customers/acme/customer.yaml"),
+    "path-control-character": (_script(main_module="w\x1b[2J.mjs"), "customers/acme/"),
+    "platform-module-nul": (
+        lambda root: _platform(root, platform_modules=["platform/p\x00.mjs"]),
+        "platform.yaml",
+    ),
     "platform-module-traversal": (
         lambda root: _platform(root, platform_modules=["../../etc/passwd"]),
         "platform.yaml",

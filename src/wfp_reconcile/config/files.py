@@ -9,6 +9,7 @@ another customer's code or the platform's secrets by linking to them.
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import PurePosixPath
 
 from .source import EntryKind, Regular, RepoSource
@@ -30,6 +31,9 @@ class ModuleRead:
     error: str | None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def check_path_syntax(
     raw: str,
     *,
@@ -42,6 +46,15 @@ def check_path_syntax(
     One rule for every path a customer declares (modules, an assets directory); ``noun``,
     ``base`` and ``stay`` only word the message.
     """
+    control = _CONTROL.search(raw)
+    if control is not None:
+        # A NUL cannot reach the file system at all (it raised from os.lstat) and no other
+        # control character belongs in a file name; shown escaped, not written raw.
+        shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", raw)
+        return (
+            f"{noun} '{shown}' contains the control character "
+            f"\\x{ord(control.group()):02x}; name files with printable characters only"
+        )
     if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
         return f"{noun} '{raw}' is absolute; write it relative to {base}"
     if "\\" in raw:

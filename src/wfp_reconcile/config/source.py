@@ -104,9 +104,10 @@ class WorkTreeSource:
     def kind(self, path: PurePosixPath) -> EntryKind:
         try:
             mode = os.lstat(self._path(path)).st_mode
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return "missing"
-        except NotADirectoryError:
+        except ValueError:
+            # A name no file can have (a NUL): missing, as a git tree says of it.
             return "missing"
         if stat.S_ISLNK(mode):
             return "symlink"
@@ -135,7 +136,7 @@ class WorkTreeSource:
             # lstat first: opening a FIFO or a device could block or act on it.
             if not stat.S_ISREG(os.lstat(full).st_mode):
                 return None
-        except (FileNotFoundError, NotADirectoryError):
+        except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: see kind
             return None
         try:
             # O_NOFOLLOW: a file swapped for a symlink since the lstat is not followed.
