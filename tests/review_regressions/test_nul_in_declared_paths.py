@@ -105,3 +105,25 @@ def test_validate_reports_a_nul_asset_directory_as_a_config_error(
     assert "Internal error" not in err, err
     assert code == 1, err
     assert "error: customers/beta/customer.yaml" in err, err
+
+
+@pytest.mark.parametrize("name", ["a" * 256, "é" * 128, "d/" + "x" * 300 + ".mjs"])
+def test_a_name_too_long_for_a_file_system_is_one_answer_from_either_source(
+    tmp_path: Path, name: str
+) -> None:
+    root = write_repo(tmp_path / "repo")
+    _git_commit(root)
+    base = PurePosixPath("customers/beta")
+    with GitTreeSource(root, "HEAD") as git_source:
+        from_git = read_module(git_source, base, name)
+    from_disk = read_module(WorkTreeSource(root), base, name)
+    assert (from_disk.content, from_disk.error) == (from_git.content, from_git.error)
+    assert "longer than 255 bytes" in str(from_disk.error)
+
+
+def test_a_long_name_within_the_limit_is_still_read(tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "repo")
+    name = "é" * 125 + ".mjs"  # 254 bytes: within the limit, though over 255 // 4 characters
+    (root / "customers" / "beta" / name).write_bytes(b"export default {};\n")
+    found = read_module(WorkTreeSource(root), PurePosixPath("customers/beta"), name)
+    assert found.error is None and found.content == b"export default {};\n"

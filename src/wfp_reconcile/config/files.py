@@ -32,6 +32,8 @@ class ModuleRead:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NAME_MAX = 255
+"""Bytes in one file name (ext4, APFS, XFS); a UTF-8 character has at most 4."""
 
 
 def check_path_syntax(
@@ -64,6 +66,10 @@ def check_path_syntax(
         return f"{noun} '{raw}' contains '..'; {stay}"
     if any(part in ("", ".") for part in parts):
         return f"{noun} '{raw}' is not normalized; write it without './', '//' or a trailing '/'"
+    if len(raw) > _NAME_MAX // 4 and any(len(part.encode()) > _NAME_MAX for part in parts):
+        # The work tree's file system refuses such a name (ENAMETOOLONG) where a git tree
+        # just has no entry: one answer for both.
+        return f"{noun} '{raw}' has a name longer than {_NAME_MAX} bytes; shorten it"
     return None
 
 
