@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from wfp_reconcile.desired import WorkerKind, build_desired
+from wfp_reconcile.errors import RuntimeSetupError
+from wfp_reconcile.local.runtime.preflight_process import memory_limit_bytes
 from wfp_reconcile.preflight import PreflightReport, PreflightSession, Reason, run_preflight
 from wfp_reconcile.preflight.render import render_github, render_text
 
@@ -219,3 +221,35 @@ def test_a_session_starts_a_fresh_workerd_once_enough_workers_were_loaded(
     # Batches of 2, 2 and 1: the second would make 4 > 3 in one workerd.
     assert len(started) == 2
     assert (path, line, reason) == ("customers/acme/s4.mjs", 1, Reason.SYNTAX)
+
+
+def test_a_global_scope_that_allocates_without_bound_is_stopped_at_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 100 GB of array buffers, never touched: without a cap the kernel grants them (they
+    # take no memory until written), so the Worker would pass. Its own session: the cap is
+    # set as workerd starts.
+    monkeypatch.setenv("WFP_PREFLIGHT_MEMORY_MB", "1024")
+    root = write_repo(
+        tmp_path,
+        {"hog": {"main_module": "hog.mjs"}, "fine": {"main_module": "fine.mjs"}},
+        {
+            "hog.mjs": "const kept = [];\nfor (let i = 0; i < 1000; i++) {\n"
+            "  kept.push(new ArrayBuffer(100 * 1024 * 1024));\n}\n" + HELLO,
+            "fine.mjs": "const table = new Uint8Array(16 * 1024 * 1024).fill(1);\n" + HELLO,
+        },
+    )
+    with PreflightSession() as session:
+        report = preflight(root, session)
+    path, line, _, reason, message = only(report)
+    assert (path, line, reason) == ("customers/acme/hog.mjs", 3, Reason.STARTUP)
+    assert "Array buffer allocation failed" in message
+    assert "128 MB" in message and "WFP_PREFLIGHT_MEMORY_MB" in message
+
+
+@pytest.mark.parametrize("raw", ["lots", "512", "-1", "1.5"])
+def test_a_memory_cap_that_is_not_megabytes_is_refused(raw: str) -> None:
+    with pytest.raises(RuntimeSetupError, match="WFP_PREFLIGHT_MEMORY_MB"):
+        memory_limit_bytes({"WFP_PREFLIGHT_MEMORY_MB": raw})
+    assert memory_limit_bytes({}) == 4096 * 1024 * 1024
+    assert memory_limit_bytes({"WFP_PREFLIGHT_MEMORY_MB": "1024"}) == 1024 * 1024 * 1024

@@ -12,6 +12,7 @@ import posixpath
 import re
 from collections.abc import Mapping
 
+from wfp_reconcile.local.runtime.preflight_process import MEMORY_ENV
 from wfp_reconcile.quoting import one_line
 
 from .model import Finding, Reason
@@ -135,6 +136,14 @@ def locate_failure(
         )
         return finding(path, line, column, Reason.IMPORT, f"{headline} {hint}")
     headline = _headline(message)
+    if "allocation failed" in headline:
+        # Over pre-flight's memory cap (local.runtime.preflight_process): far over the
+        # 128 MB Cloudflare gives an isolate, which would fail the same code there.
+        headline = (
+            f"{headline} Cloudflare gives a Worker's isolate 128 MB of memory: allocate "
+            f"less in the global scope (pre-flight caps its runtime at {MEMORY_ENV}, "
+            "4096 MB by default)."
+        )
     reason = Reason.STARTUP
     if "SyntaxError" in headline:
         reason = Reason.IMPORT if "does not provide an export" in headline else Reason.SYNTAX

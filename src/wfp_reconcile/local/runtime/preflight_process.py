@@ -8,7 +8,9 @@ and handed to workerd (``--socket-fd``), so the address is known before it start
 gets its own process group and, on Linux, dies with this process. workerd prints the
 console output of the customer code it loads, so only the last bytes of its output are
 kept, in memory (``_Tail``): kept whole, a global scope that logs in a loop fills the
-apply job's disk at hundreds of MB a second.
+apply job's disk at hundreds of MB a second. Likewise its memory is capped (Linux:
+``RLIMIT_DATA``, ``memory_limit_bytes``): a global scope that allocates in a loop takes
+gigabytes a second, and would otherwise take the CI machine with it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import ctypes
 import dataclasses
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -26,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -40,6 +43,38 @@ from .install import ensure_installed, runtime_file
 __all__ = ["PreflightRuntime", "find_workerd", "run_preflight_runtime"]
 
 _FILES = ("preflight-config.capnp", "preflight-worker.mjs")
+
+MEMORY_ENV = "WFP_PREFLIGHT_MEMORY_MB"
+_DEFAULT_MEMORY_MB = 4096
+_MIN_MEMORY_MB = 1024
+
+
+def memory_limit_bytes(env: Mapping[str, str]) -> int:
+    """The pre-flight workerd's memory cap: ``WFP_PREFLIGHT_MEMORY_MB`` or 4 GiB.
+
+    Cloudflare gives one isolate 128 MB; workerd keeps up to ``RECYCLE_AFTER`` (250)
+    Workers loaded at about 1 MB each, so 4 GiB leaves room for many Workers with large
+    global state and still stops one that allocates without bound. An allocation over
+    the cap fails inside the customer's code (``RangeError: Array buffer allocation
+    failed``), which pre-flight reports at the line that made it.
+    """
+    raw = env.get(MEMORY_ENV)
+    if raw is None or raw == "":
+        return _DEFAULT_MEMORY_MB * 1024 * 1024
+    if not raw.isdigit() or int(raw) < _MIN_MEMORY_MB:
+        raise RuntimeSetupError(
+            f"{MEMORY_ENV} must be a whole number of megabytes, at least {_MIN_MEMORY_MB} "
+            f"(workerd itself maps about 550 MB before it loads a Worker); got {raw!r}."
+        )
+    return int(raw) * 1024 * 1024
+
+
+def _cap_memory(pid: int, limit: int) -> None:
+    # RLIMIT_DATA counts private writable memory, array buffers and the V8 heap alike
+    # (Linux 4.7 and later); other systems have no such limit, and run uncapped.
+    if hasattr(resource, "prlimit") and sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, ValueError):
+            resource.prlimit(pid, resource.RLIMIT_DATA, (limit, limit))
 
 
 @dataclasses.dataclass
@@ -138,8 +173,10 @@ def run_preflight_runtime(
 ) -> Iterator[PreflightRuntime]:
     """Run the pre-flight workerd for the duration of the ``with`` block.
 
-    Raises ``RuntimeSetupError`` when the runtime is not installed or does not start.
+    Raises ``RuntimeSetupError`` when the runtime is not installed or does not start, or
+    when ``WFP_PREFLIGHT_MEMORY_MB`` is not a number of megabytes.
     """
+    limit = memory_limit_bytes(os.environ)
     workerd = find_workerd(install or ensure_installed())
     with tempfile.TemporaryDirectory(prefix="wfp-preflight-") as tmp:
         work = Path(tmp)
@@ -174,6 +211,8 @@ def run_preflight_runtime(
             sock.close()
             raise RuntimeSetupError(f"Could not start the pre-flight runtime ({workerd}): {exc}.")
         sock.close()  # workerd holds its own copy of the listening socket
+        # Before any customer code is loaded: that comes with the first /check request.
+        _cap_memory(process.pid, limit)
         assert process.stdout is not None
         output = _Tail(process.stdout)
         try:
