@@ -232,19 +232,28 @@ def test_a_global_scope_that_allocates_without_bound_is_stopped_at_its_line(
     monkeypatch.setenv("WFP_PREFLIGHT_MEMORY_MB", "1024")
     root = write_repo(
         tmp_path,
-        {"hog": {"main_module": "hog.mjs"}, "fine": {"main_module": "fine.mjs"}},
+        {
+            "hog": {"main_module": "hog.mjs"},
+            "fine": {"main_module": "fine.mjs"},
+            "wasm": {"main_module": "wasm.mjs"},
+        },
         {
             "hog.mjs": "const kept = [];\nfor (let i = 0; i < 1000; i++) {\n"
             "  kept.push(new ArrayBuffer(100 * 1024 * 1024));\n}\n" + HELLO,
             "fine.mjs": "const table = new Uint8Array(16 * 1024 * 1024).fill(1);\n" + HELLO,
+            "wasm.mjs": "const kept = [];\nfor (let i = 0; i < 1000; i++) {\n"
+            "  kept.push(new WebAssembly.Memory({ initial: 1600, maximum: 1600 }));\n}\n" + HELLO,
         },
     )
     with PreflightSession() as session:
         report = preflight(root, session)
-    path, line, _, reason, message = only(report)
-    assert (path, line, reason) == ("customers/acme/hog.mjs", 3, Reason.STARTUP)
-    assert "Array buffer allocation failed" in message
-    assert "128 MB" in message and "WFP_PREFLIGHT_MEMORY_MB" in message
+    found = {f.name: f for f in report.findings}
+    assert set(found) == {"hog", "wasm"}, report.findings
+    for name, words in (("hog", "Array buffer allocation failed"), ("wasm", "could not allocate")):
+        f = found[name]
+        assert (f.path, f.line, f.reason) == (f"customers/acme/{name}.mjs", 3, Reason.STARTUP)
+        assert words in f.message
+        assert "128 MB" in f.message and "WFP_PREFLIGHT_MEMORY_MB" in f.message
 
 
 @pytest.mark.parametrize("raw", ["lots", "512", "-1", "1.5"])

@@ -82,6 +82,10 @@ def _is_node_builtin(name: str) -> bool:
     return name.startswith("node:") or bare.split("/")[0] in _NODE_BUILTINS
 
 
+_NO_MEMORY = re.compile(r"allocation failed|could not allocate|out of memory", re.IGNORECASE)
+"""V8's words for an allocation refused (array buffers, WebAssembly memories, the heap)."""
+
+
 def _headline(message: str) -> str:
     lines = [line for line in message.splitlines() if line.strip()]
     kept = [line.strip() for line in lines if not _AT.match(line)]
@@ -136,7 +140,7 @@ def locate_failure(
         )
         return finding(path, line, column, Reason.IMPORT, f"{headline} {hint}")
     headline = _headline(message)
-    if "allocation failed" in headline:
+    if _NO_MEMORY.search(headline):
         # Over pre-flight's memory cap (local.runtime.preflight_process): far over the
         # 128 MB Cloudflare gives an isolate, which would fail the same code there.
         headline = (
