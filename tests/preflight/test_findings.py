@@ -262,3 +262,18 @@ def test_a_memory_cap_that_is_not_megabytes_is_refused(raw: str) -> None:
         memory_limit_bytes({"WFP_PREFLIGHT_MEMORY_MB": raw})
     assert memory_limit_bytes({}) == 4096 * 1024 * 1024
     assert memory_limit_bytes({"WFP_PREFLIGHT_MEMORY_MB": "1024"}) == 1024 * 1024 * 1024
+
+
+def test_a_memory_cap_the_system_refuses_is_said_not_hidden(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import resource
+
+    from wfp_reconcile.local.runtime import preflight_process
+
+    def refuse(*args: object) -> None:
+        raise PermissionError("not permitted")
+
+    monkeypatch.setattr(resource, "prlimit", refuse, raising=False)
+    preflight_process._cap_memory(1, 1024 * 1024 * 1024)
+    assert "without a memory cap: not permitted" in caplog.text

@@ -104,10 +104,8 @@ class WorkTreeSource:
     def kind(self, path: PurePosixPath) -> EntryKind:
         try:
             mode = os.lstat(self._path(path)).st_mode
-        except (FileNotFoundError, NotADirectoryError):
-            return "missing"
-        except ValueError:
-            # A name no file can have (a NUL): missing, as a git tree says of it.
+        except (FileNotFoundError, NotADirectoryError, ValueError):
+            # ValueError: a name no file can have (a NUL), missing as a git tree says.
             return "missing"
         if stat.S_ISLNK(mode):
             return "symlink"

@@ -12,7 +12,7 @@ import posixpath
 import re
 from collections.abc import Mapping
 
-from wfp_reconcile.local.runtime.preflight_process import MEMORY_ENV
+from wfp_reconcile.local.runtime.preflight_process import DEFAULT_MEMORY_MB, MEMORY_ENV
 from wfp_reconcile.quoting import one_line
 
 from .model import Finding, Reason
@@ -146,7 +146,7 @@ def locate_failure(
         headline = (
             f"{headline} Cloudflare gives a Worker's isolate 128 MB of memory: allocate "
             f"less in the global scope (pre-flight caps its runtime at {MEMORY_ENV}, "
-            "4096 MB by default)."
+            f"{DEFAULT_MEMORY_MB} MB by default)."
         )
     reason = Reason.STARTUP
     if "SyntaxError" in headline:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import logging
 import os
 import resource
 import shutil
@@ -42,10 +43,12 @@ from .install import ensure_installed, runtime_file
 
 __all__ = ["PreflightRuntime", "find_workerd", "run_preflight_runtime"]
 
+logger = logging.getLogger(__name__)
+
 _FILES = ("preflight-config.capnp", "preflight-worker.mjs")
 
 MEMORY_ENV = "WFP_PREFLIGHT_MEMORY_MB"
-_DEFAULT_MEMORY_MB = 4096
+DEFAULT_MEMORY_MB = 4096
 _MIN_MEMORY_MB = 1024
 
 
@@ -60,7 +63,7 @@ def memory_limit_bytes(env: Mapping[str, str]) -> int:
     """
     raw = env.get(MEMORY_ENV)
     if raw is None or raw == "":
-        return _DEFAULT_MEMORY_MB * 1024 * 1024
+        return DEFAULT_MEMORY_MB * 1024 * 1024
     if not raw.isdigit() or int(raw) < _MIN_MEMORY_MB:
         raise RuntimeSetupError(
             f"{MEMORY_ENV} must be a whole number of megabytes, at least {_MIN_MEMORY_MB} "
@@ -71,10 +74,12 @@ def memory_limit_bytes(env: Mapping[str, str]) -> int:
 
 def _cap_memory(pid: int, limit: int) -> None:
     # RLIMIT_DATA counts private writable memory, array buffers and the V8 heap alike
-    # (Linux 4.7 and later); other systems have no such limit, and run uncapped.
-    if hasattr(resource, "prlimit") and sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, ValueError):
+    # (Linux 4.7 and later); prlimit exists only on Linux: elsewhere workerd runs uncapped.
+    if hasattr(resource, "prlimit"):
+        try:
             resource.prlimit(pid, resource.RLIMIT_DATA, (limit, limit))
+        except (OSError, ValueError) as exc:
+            logger.warning("pre-flight's workerd runs without a memory cap: %s", exc)
 
 
 @dataclasses.dataclass
